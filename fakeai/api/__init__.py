@@ -1,0 +1,27 @@
+"""The HTTP layer: the only package that imports Litestar.
+
+Controllers are thin: read the request into an ``Exchange``, parse the body into a Struct,
+hand both to the dispatcher, turn its ``Reply`` into a response. Errors are translated in
+``errors.py`` only.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from fakeai.api import health, models
+from fakeai.api.auth import require_api_key
+
+__all__ = ["ROOT_HANDLERS", "v1_router"]
+
+# Each endpoint module lists its handlers here, once.
+V1_HANDLERS: list = [
+    models.list_models,
+    models.retrieve_model,
+]
+
+ROOT_HANDLERS: list = [health.health, health.metrics, health.prometheus_metrics]
+
+
+def v1_router() -> Router:
+    return Router(path="/v1", route_handlers=V1_HANDLERS, guards=[require_api_key])

@@ -1,0 +1,36 @@
+"""The bearer-key guard on /v1. Keys are compared, never logged or echoed back."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from fakeai.api.replies import runtime_of
+from fakeai.errors import AuthenticationError
+
+__all__ = ["require_api_key"]
+
+_MISSING = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+    "Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
+_WRONG = "Incorrect API key provided. Use one of the keys this FakeAI server accepts (see its --api-keys)."
+
+
+def require_api_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    runtime = runtime_of(connection)
+    if not runtime.settings.require_api_key:
+        return
+    headers = connection.headers
+    value = headers.get("authorization")
+    if value is not None:
+        scheme, _, key = value.partition(" ")
+        if scheme.lower() != "bearer":
+            raise AuthenticationError(_MISSING)
+        key = key.strip()
+    else:
+        key = headers.get("api-key")  # Azure clients send the key this way
+        if key is None:
+            raise AuthenticationError(_MISSING)
+    if key not in runtime.accepted_keys:
+        raise AuthenticationError(_WRONG)

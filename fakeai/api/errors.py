@@ -1,0 +1,80 @@
+"""The one place errors become HTTP answers, always in OpenAI's shape:
+``{"error": {"message", "type", "param", "code"}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from fakeai.api.replies import endpoint_of, runtime_of
+from fakeai.errors import FakeAIError
+from fakeai.schemas import encode_json
+
+__all__ = ["EXCEPTION_HANDLERS"]
+
+log = logging.getLogger("fakeai")
+
+# Litestar's own HTTP errors, reworded the way OpenAI words them.
+_HTTP_CODES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "unknown_url"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    413: ("invalid_request_error", "request_too_large"),
+    415: ("invalid_request_error", "unsupported_media_type"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+}
+
+
+def _answer(request: Request, status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
+    try:
+        runtime_of(request).metrics.observe(endpoint_of(request), None, status)
+    except Exception:  # noqa: BLE001 - metrics must never turn an error into a worse one
+        pass
+    return Response(content=encode_json(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _domain_error(request: Request, exc: FakeAIError) -> Response:
+    if exc.status_code >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return _answer(request, exc.status_code, exc.to_dict(), exc.headers or None)
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    error_type, code = _HTTP_CODES.get(status, ("invalid_request_error" if status < 500 else "server_error", None))
+    if status == 404:
+        message = f"Invalid URL ({request.method} {request.url.path})"
+    elif status == 405:
+        message = f"Method {request.method} is not allowed for {request.url.path}."
+    elif status == 413:
+        message = "Request body too large."
+    else:
+        message = exc.detail or "Bad request"
+    param = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict):
+            param = first.get("key")
+            message = f"{message}: {first.get('message', '')}".rstrip(": ")
+    body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+    headers = {"allow": ", ".join(sorted(exc.headers.get("allow", "").split(", ")))} if exc.headers else None
+    return _answer(request, status, body, headers if headers and headers["allow"] else None)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {
+        "error": {
+            "message": "The server had an error while processing your request. Sorry about that!",
+            "type": "server_error",
+            "param": None,
+            "code": "internal_error",
+        }
+    }
+    return _answer(request, 500, body)
+
+
+EXCEPTION_HANDLERS = {FakeAIError: _domain_error, HTTPException: _http_error, Exception: _unexpected}

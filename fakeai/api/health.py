@@ -1,0 +1,46 @@
+"""Liveness and metrics; no key needed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar import Request, Response, get
+
+from fakeai.api.replies import runtime_of
+from fakeai.schemas import encode_json
+
+__all__ = ["health", "metrics", "prometheus_metrics"]
+
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@get("/health", include_in_schema=True, sync_to_thread=False)
+def health() -> Response:
+    body = {"status": "healthy", "timestamp": datetime.now().isoformat(timespec="microseconds")}
+    return Response(content=encode_json(body), media_type="application/json")
+
+
+def _wants_prometheus(request: Request) -> bool:
+    fmt = request.query_params.get("format")
+    if fmt:
+        return fmt.lower() in ("prometheus", "text", "openmetrics")
+    accept = request.headers.get("accept", "")
+    # Prometheus scrapers ask for text/plain or application/openmetrics-text; browsers and
+    # JSON clients ask for application/json or */*.
+    return ("text/plain" in accept or "openmetrics" in accept) and "application/json" not in accept
+
+
+def _prometheus(request: Request) -> Response:
+    return Response(content=runtime_of(request).metrics.to_prometheus(), media_type=PROMETHEUS)
+
+
+@get("/metrics", sync_to_thread=False)
+def metrics(request: Request) -> Response:
+    if _wants_prometheus(request):
+        return _prometheus(request)
+    return Response(content=encode_json(runtime_of(request).metrics.to_json()), media_type="application/json")
+
+
+@get("/prometheus/metrics", sync_to_thread=False)
+def prometheus_metrics(request: Request) -> Response:
+    return _prometheus(request)

@@ -1,0 +1,165 @@
+"""The ``fakeai`` command line: ``serve``, ``db`` and (see ``fakeai.cassettes_cli``) ``cassettes``.
+
+Errors a person makes (a bad flag value, an unknown hash) are one line on stderr and exit 2;
+nothing here prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from fakeai import __version__
+from fakeai.settings import OPTIONS, Mode, Settings, SettingsError
+
+__all__ = ["main", "cli"]
+
+
+class CLIError(click.ClickException):
+    exit_code = 2
+
+
+def _serve_options(func):  # noqa: ANN001, ANN202 - a click decorator
+    # Every option comes from settings.OPTIONS; values stay raw strings here so Settings.load
+    # is the only parser (and gives the same message for a flag and its FAKEAI_* variable).
+    for option in reversed(OPTIONS):
+        help_text = f"{option.help} [env {option.env}; default {option.default!r}]"
+        if option.kind == "bool":
+            flag = option.flag
+            decls = [f"{flag}/--no-{flag[2:]}"]
+            func = click.option(*decls, option.name, default=None, help=help_text)(func)
+        elif option.kind == "list":
+            func = click.option(option.flag, option.name, multiple=True, help=help_text + " Repeatable.")(func)
+        else:
+            metavar = "|".join(option.choices) if option.choices else option.kind.upper()
+            func = click.option(option.flag, option.name, default=None, metavar=metavar, help=help_text)(func)
+    return func
+
+
+def load_settings(explicit: dict) -> Settings:
+    values = {k: v for k, v in explicit.items() if v is not None and v != ()}
+    try:
+        return Settings.load(values)
+    except SettingsError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def export_settings(settings: Settings) -> None:
+    """Put the resolved settings in FAKEAI_* variables, which is how uvicorn's workers get them."""
+    for option in OPTIONS:
+        value = getattr(settings, option.name)
+        if value is None:
+            os.environ.pop(option.env, None)
+            continue
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, Mode) or hasattr(value, "value"):
+            value = value.value
+        os.environ[option.env] = str(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="fakeai")
+def cli() -> None:
+    """FakeAI: an OpenAI-compatible server that answers synthetically, records and replays."""
+
+
+@cli.command()
+@_serve_options
+def serve(**explicit: object) -> None:
+    """Run the server (synthetic mode, embedded SQLite and no configuration by default)."""
+    import uvicorn
+
+    from fakeai.store import upgrade_database
+
+    settings = load_settings(explicit)
+    try:
+        upgrade_database(settings.db_url)
+    except Exception as exc:  # noqa: BLE001 - a person gets the reason, not a traceback
+        raise CLIError(f"cannot prepare database {settings.db!r}: {exc}") from None
+    if settings.cassettes:
+        from fakeai.cassette_files import load_directory  # added by the cassette-files work
+
+        load_directory(settings, settings.cassettes)
+    export_settings(settings)
+    click.echo(
+        f"FakeAI {__version__} ({settings.mode.value} mode) on http://{settings.host}:{settings.port}/v1 "
+        f"db={settings.db} workers={settings.workers}",
+        err=True,
+    )
+    uvicorn.run(
+        "fakeai.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="auto",
+        http="auto",
+        timeout_keep_alive=30,
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--db", "db_path", default=None, help="SQLite path or SQLAlchemy URL [env FAKEAI_DB].")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(db_path: str | None, revision: str) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from fakeai.store.engine import current_revision, upgrade_database
+
+    settings = load_settings({"db": db_path})
+    try:
+        upgrade_database(settings.db_url, revision)
+        click.echo(f"{settings.db}: at revision {current_revision(settings.db_url)}")
+    except Exception as exc:  # noqa: BLE001
+        raise CLIError(f"cannot upgrade {settings.db!r}: {exc}") from None
+
+
+@db.command("current")
+@click.option("--db", "db_path", default=None, help="SQLite path or SQLAlchemy URL [env FAKEAI_DB].")
+def db_current(db_path: str | None) -> None:
+    """Print the schema revision of the database."""
+    from fakeai.store.engine import current_revision
+
+    settings = load_settings({"db": db_path})
+    try:
+        click.echo(current_revision(settings.db_url) or "empty (never migrated)")
+    except Exception as exc:  # noqa: BLE001
+        raise CLIError(f"cannot read {settings.db!r}: {exc}") from None
+
+
+def _register_optional_groups() -> None:
+    try:
+        from fakeai.cassettes_cli import cassettes
+    except ImportError:
+        return
+    cli.add_command(cassettes)
+
+
+_register_optional_groups()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="fakeai", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("fakeai: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        # One line, whatever went wrong with the words of the command.
+        message = exc.format_message().replace("\n", " ")
+        click.echo(f"fakeai: error: {message}", err=True)
+        sys.exit(exc.exit_code if exc.exit_code else 2)
+    sys.exit(rv if isinstance(rv, int) else 0)

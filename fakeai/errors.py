@@ -1,0 +1,134 @@
+"""The domain errors, each carrying the OpenAI error it becomes.
+
+Every layer raises these; only ``fakeai.api.errors`` turns them into HTTP answers, so the
+status, ``type`` and ``code`` of an error are decided here, once::
+
+    FakeAIError                      500 server_error
+    ├── InvalidRequestError          400 invalid_request_error   (param names the field)
+    │   └── PayloadTooLargeError     413 invalid_request_error   request_too_large
+    ├── AuthenticationError          401 invalid_request_error   invalid_api_key
+    ├── PermissionDeniedError        403 invalid_request_error
+    ├── NotFoundError                404 invalid_request_error   not_found
+    │   ├── ModelNotFoundError       404                         model_not_found
+    │   └── CassetteNotFoundError    404                         cassette_not_found
+    ├── MethodNotAllowedError        405 invalid_request_error   method_not_allowed
+    ├── ConflictError                409 invalid_request_error
+    ├── NotImplementedYetError       501 server_error            not_implemented
+    └── UpstreamError                502 upstream_error          bad_gateway
+        └── UpstreamTimeoutError     504 upstream_error          gateway_timeout
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "CassetteNotFoundError",
+    "ConflictError",
+    "FakeAIError",
+    "InvalidRequestError",
+    "MethodNotAllowedError",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "NotImplementedYetError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+]
+
+
+class FakeAIError(Exception):
+    status_code: int = 500
+    error_type: str = "server_error"
+    default_code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code if code is not None else self.default_code
+        self.headers = headers or {}
+        # Extra keys merged into the error object (e.g. the nearest cassette on a miss).
+        self.extra = extra or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": self.error_type,
+            "param": self.param,
+            "code": self.code,
+        }
+        error.update(self.extra)
+        return {"error": error}
+
+
+class InvalidRequestError(FakeAIError):
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    status_code = 413
+    default_code = "request_too_large"
+
+
+class AuthenticationError(FakeAIError):
+    status_code = 401
+    error_type = "invalid_request_error"
+    default_code = "invalid_api_key"
+
+
+class PermissionDeniedError(FakeAIError):
+    status_code = 403
+    error_type = "invalid_request_error"
+
+
+class NotFoundError(FakeAIError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    default_code = "not_found"
+
+
+class ModelNotFoundError(NotFoundError):
+    default_code = "model_not_found"
+
+
+class CassetteNotFoundError(NotFoundError):
+    default_code = "cassette_not_found"
+
+
+class MethodNotAllowedError(FakeAIError):
+    status_code = 405
+    error_type = "invalid_request_error"
+    default_code = "method_not_allowed"
+
+
+class ConflictError(FakeAIError):
+    status_code = 409
+    error_type = "invalid_request_error"
+
+
+class NotImplementedYetError(FakeAIError):
+    status_code = 501
+    default_code = "not_implemented"
+
+
+class UpstreamError(FakeAIError):
+    status_code = 502
+    error_type = "upstream_error"
+    default_code = "bad_gateway"
+
+
+class UpstreamTimeoutError(UpstreamError):
+    status_code = 504
+    default_code = "gateway_timeout"

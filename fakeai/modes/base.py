@@ -1,0 +1,74 @@
+"""What flows between the API layer and the modes.
+
+A controller turns the HTTP request into an ``Exchange`` (the raw request, which is what
+record and replay key on), parses it for synthetic mode, and asks the dispatcher for a
+``Reply``: either a whole ``Body`` or an ``EventStream`` of ready-framed SSE events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Union
+
+import msgspec
+
+__all__ = ["Body", "EventStream", "Exchange", "Reply", "StreamStats", "sse_event", "SSE_DONE"]
+
+JSON = "application/json"
+SSE = "text/event-stream"
+
+
+class Exchange(msgspec.Struct, kw_only=True):
+    """One incoming request as it came over the wire (headers lower-cased, secrets included:
+    the record/replay layer is responsible for dropping them before anything is stored)."""
+
+    method: str
+    path: str  # "/v1/chat/completions", no query string
+    query: list[tuple[str, str]] = []
+    headers: dict[str, str] = {}
+    body: bytes = b""
+    base_url: str = "http://127.0.0.1:8000"  # scheme://host:port the client used, for links we hand out
+    started: float = 0.0  # time.perf_counter() when the request arrived (record offsets, metrics)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+class StreamStats:
+    """Counters a stream generator fills in as it goes, read by metrics when it ends."""
+
+    __slots__ = ("tokens",)
+
+    def __init__(self) -> None:
+        self.tokens = 0
+
+
+class Body(msgspec.Struct, kw_only=True):
+    content: bytes
+    status: int = 200
+    media_type: str = JSON
+    headers: dict[str, str] = {}
+    tokens: int = 0  # tokens generated, for metrics
+
+
+class EventStream(msgspec.Struct, kw_only=True):
+    """An SSE answer: each item of ``events`` is one whole framed event (``data: ...\\n\\n``)."""
+
+    events: AsyncIterator[bytes]
+    status: int = 200
+    media_type: str = SSE
+    headers: dict[str, str] = {}
+    stats: StreamStats = msgspec.field(default_factory=StreamStats)
+
+
+Reply = Union[Body, EventStream]
+
+SSE_DONE = b"data: [DONE]\n\n"
+
+
+def sse_event(data: bytes, event: str | None = None) -> bytes:
+    """Frame one SSE event. ``data`` is a single-line JSON document."""
+    if event is None:
+        return b"data: " + data + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"

@@ -1,0 +1,22 @@
+"""What synthetic generators share for the life of a worker."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fakeai.modes.synthetic.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    from fakeai.settings import Settings
+    from fakeai.store import Database
+
+__all__ = ["SyntheticContext"]
+
+
+class SyntheticContext:
+    """Settings, the model catalogue and the database, built once per worker."""
+
+    def __init__(self, settings: Settings, db: Database | None) -> None:
+        self.settings = settings
+        self.db = db
+        self.catalogue = Catalogue(strict=settings.strict_models)

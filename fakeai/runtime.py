@@ -1,0 +1,32 @@
+"""Everything a worker builds once at start and shares across requests."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fakeai.metrics import Metrics
+from fakeai.modes.dispatch import Dispatcher
+from fakeai.modes.synthetic import SyntheticContext
+from fakeai.settings import Settings
+from fakeai.store import Database, upgrade_database
+
+__all__ = ["Runtime"]
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.accepted_keys = settings.accepted_keys
+        self.db = Database(settings.db_url)
+        self.synthetic = SyntheticContext(settings, self.db)
+        self.dispatcher = Dispatcher(settings)
+
+    async def start(self) -> None:
+        # Upgrading is idempotent; with several workers the CLI already did it before forking.
+        await asyncio.to_thread(upgrade_database, self.settings.db_url)
+        await self.dispatcher.start()
+
+    async def stop(self) -> None:
+        await self.dispatcher.stop()
+        await self.db.dispose()

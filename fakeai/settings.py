@@ -1,0 +1,200 @@
+"""The one place configuration is read.
+
+Each option has one entry in ``OPTIONS``: its name, type, default and help. The CLI builds its
+``serve`` flags from that table, and ``Settings.load`` resolves every value the same way:
+an explicit value (a CLI flag) wins, then the ``FAKEAI_<NAME>`` environment variable, then the
+default. A bad value raises ``SettingsError`` with a one-line message naming the option.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+__all__ = ["DEFAULT_API_KEYS", "Mode", "OPTIONS", "OnMiss", "Option", "Settings", "SettingsError"]
+
+DEFAULT_API_KEYS = ("sk-fakeai-1234567890abcdef", "sk-test-abcdefghijklmnop")
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message is one line for a person."""
+
+
+class Mode(str, enum.Enum):
+    """How an endpoint answers."""
+
+    SYNTHETIC = "synthetic"  # generate locally, no network
+    RECORD = "record"  # forward to the upstream and store the exchange
+    REPLAY = "replay"  # answer from stored cassettes only
+
+
+class OnMiss(str, enum.Enum):
+    """What replay does with a request that has no cassette."""
+
+    ERROR = "error"
+    SYNTHETIC = "synthetic"
+    RECORD = "record"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    kind: str  # str | int | float | bool | list | choice
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def env(self) -> str:
+        return "FAKEAI_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "str", "127.0.0.1", "Interface to bind."),
+    Option("port", "int", 8000, "TCP port to listen on."),
+    Option("mode", "choice", "synthetic", "How endpoints answer.", tuple(m.value for m in Mode)),
+    Option("db", "str", "cassettes/fakeai.db", "SQLite path or SQLAlchemy URL for files, responses and cassettes."),
+    Option("workers", "int", 1, "Number of uvicorn worker processes."),
+    Option("require_api_key", "bool", True, "Require 'Authorization: Bearer KEY' on /v1 endpoints."),
+    Option("api_keys", "list", (), "Extra accepted API keys, comma-separated (added to the defaults)."),
+    Option("strict_models", "bool", False, "Answer 404 model_not_found for models not in the catalogue."),
+    Option("ttft_ms", "float", 0.0, "Simulated time to first token, in milliseconds."),
+    Option("itl_ms", "float", 0.0, "Simulated inter-token latency, in milliseconds per token."),
+    Option("latency_jitter", "float", 0.0, "Relative jitter of the simulated latencies (0.1 = +/-10%)."),
+    Option("max_body_bytes", "int", 32 * 1024 * 1024, "Largest accepted JSON request body; larger gets 413."),
+    Option("max_file_bytes", "int", 128 * 1024 * 1024, "Largest accepted file upload; larger gets 413."),
+    Option("upstream", "str", None, "Upstream base URL for record mode, e.g. https://api.openai.com/v1."),
+    Option("upstream_api_key", "str", None, "API key sent upstream (default: pass the client's own header)."),
+    Option("upstream_timeout", "float", 600.0, "Seconds to wait for the upstream before answering 504."),
+    Option("match_header", "list", (), "Request headers that are part of the cassette key, comma-separated."),
+    Option("match_ignore", "list", (), "Body fields (dotted paths) left out of the cassette key, comma-separated."),
+    Option("redact_header", "list", (), "Extra request headers never stored, comma-separated."),
+    Option("redact_field", "list", (), "Body fields (dotted paths) redacted before storing, comma-separated."),
+    Option("record_errors", "bool", True, "Record upstream 4xx/5xx answers as cassettes."),
+    Option("replay_speed", "float", 0.0, "Replay timing: 0 as fast as possible, 1 real time, 2 twice as fast."),
+    Option("on_miss", "choice", "error", "What replay does without a cassette.", tuple(m.value for m in OnMiss)),
+    Option("cassettes", "str", None, "Directory of exported cassette JSON files loaded at start."),
+    Option("log_level", "choice", "info", "Log level.", ("critical", "error", "warning", "info", "debug")),
+)
+
+_BY_NAME = {o.name: o for o in OPTIONS}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mode: Mode = Mode.SYNTHETIC
+    db: str = "cassettes/fakeai.db"
+    workers: int = 1
+    require_api_key: bool = True
+    api_keys: tuple[str, ...] = ()
+    strict_models: bool = False
+    ttft_ms: float = 0.0
+    itl_ms: float = 0.0
+    latency_jitter: float = 0.0
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_file_bytes: int = 128 * 1024 * 1024
+    upstream: str | None = None
+    upstream_api_key: str | None = None
+    upstream_timeout: float = 600.0
+    match_header: tuple[str, ...] = ()
+    match_ignore: tuple[str, ...] = ()
+    redact_header: tuple[str, ...] = ()
+    redact_field: tuple[str, ...] = ()
+    record_errors: bool = True
+    replay_speed: float = 0.0
+    on_miss: OnMiss = OnMiss.ERROR
+    cassettes: str | None = None
+    log_level: str = "info"
+
+    @property
+    def accepted_keys(self) -> frozenset[str]:
+        return frozenset(DEFAULT_API_KEYS) | frozenset(self.api_keys)
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy async URL; a bare path means an SQLite file."""
+        if "://" in self.db:
+            return self.db
+        return "sqlite+aiosqlite:///" + os.path.abspath(self.db)
+
+    @classmethod
+    def load(cls, explicit: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+        """Resolve every option: explicit value, else FAKEAI_* variable, else default."""
+        explicit = explicit or {}
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            raw = explicit.get(option.name)
+            source = option.flag
+            if raw is None and option.env in env:
+                raw, source = env[option.env], option.env
+            if raw is None:
+                continue
+            values[option.name] = _parse(option, raw, source)
+        settings = msgspec.convert(values, cls)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"--port must be between 1 and 65535, got {self.port}")
+        if self.workers < 1:
+            raise SettingsError(f"--workers must be at least 1, got {self.workers}")
+        for name in ("ttft_ms", "itl_ms", "latency_jitter", "replay_speed"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{_BY_NAME[name].flag} must not be negative")
+        if self.latency_jitter > 1:
+            raise SettingsError("--latency-jitter is a fraction between 0 and 1")
+        if self.max_body_bytes < 1024 or self.max_file_bytes < 1:
+            raise SettingsError("--max-body-bytes must be at least 1024 and --max-file-bytes positive")
+        if self.upstream_timeout <= 0:
+            raise SettingsError("--upstream-timeout must be positive")
+        needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.RECORD)
+        if needs_upstream and not self.upstream:
+            raise SettingsError("record mode (and --on-miss record) needs --upstream URL (or FAKEAI_UPSTREAM)")
+        if self.upstream and not self.upstream.startswith(("http://", "https://")):
+            raise SettingsError(f"--upstream must be an http(s) URL, got {self.upstream!r}")
+
+
+def _parse(option: Option, raw: Any, source: str) -> Any:
+    kind = option.kind
+    try:
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "list":
+            items = raw if isinstance(raw, (list, tuple)) else [raw]
+            return tuple(p.strip() for item in items for p in str(item).split(",") if p.strip())
+        if kind == "choice":
+            text = str(raw).strip().lower()
+            if text not in option.choices:
+                raise ValueError
+            return text
+        return str(raw)
+    except ValueError:
+        expected = {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(kind)
+        if kind == "choice":
+            expected = "one of " + ", ".join(option.choices)
+        raise SettingsError(f"{source}: invalid value {raw!r}, expected {expected}") from None
