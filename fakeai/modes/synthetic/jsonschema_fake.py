@@ -193,7 +193,9 @@ def _array(schema: dict, rnd: random.Random, root: Any, depth: int, name: str) -
     lo = int(schema.get("minItems", 0))
     hi = schema.get("maxItems")
     prefix = schema.get("prefixItems") or (schema["items"] if isinstance(schema.get("items"), list) else [])
-    items = schema.get("items") if isinstance(schema.get("items"), dict) else schema.get("additionalItems", {})
+    items = schema.get("items")
+    if items is None or isinstance(items, list):  # draft 2019 tuples put the rest in additionalItems
+        items = schema.get("additionalItems", {})
     if items is False:
         hi = len(prefix) if hi is None else min(hi, len(prefix))
     upper = min(hi, max(lo, 3)) if hi is not None else max(lo, 3)

@@ -35,7 +35,7 @@ _NOUNS = (
     "client budget memory layer metric project team history theory concept step goal factor source outcome "
     "option version change trend field rule tool limit range cost risk effect impact scale surface engine "
     "report record story region market policy culture habit routine garden river city journey picture "
-    "structure"
+    "device"
 ).split()
 _ADJS = (
     "simple clear useful careful modern common strong broad small large stable flexible reliable complex "
