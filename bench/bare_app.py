@@ -1,0 +1,58 @@
+"""The baseline: a bare Litestar app that answers fixed bytes, as fast as Litestar + uvicorn can.
+
+FakeAI's figures are reported as ratios against this app on the same machine in the same run.
+Run: uvicorn bench.bare_app:app --port N
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import msgspec
+from litestar import Litestar, Request, Response, post
+from litestar.response import Stream
+
+CHAT = msgspec.json.encode(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "openai/gpt-oss-120b",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "The quick brown fox jumps over the lazy dog. " * 8},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 100, "total_tokens": 120},
+    }
+)
+
+CHUNK = (
+    b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,'
+    b'"model":"openai/gpt-oss-120b","choices":[{"index":0,"delta":{"content":" word"},"finish_reason":null}]}\n\n'
+)
+STREAM_CHUNKS = 100
+
+
+@post("/v1/chat/completions", status_code=200)
+async def chat(request: Request) -> Response:
+    await request.body()  # read the body, as a real handler must
+    return Response(content=CHAT, media_type="application/json")
+
+
+async def _events() -> AsyncIterator[bytes]:
+    for _ in range(STREAM_CHUNKS):
+        yield CHUNK
+    yield b"data: [DONE]\n\n"
+
+
+@post("/v1/stream", status_code=200)
+async def stream(request: Request) -> Stream:
+    await request.body()
+    return Stream(content=_events(), media_type="text/event-stream")
+
+
+app = Litestar(route_handlers=[chat, stream], logging_config=None)

@@ -1,0 +1,136 @@
+"""FakeAI against a bare Litestar app, same machine, same run, same bounded load (wrk).
+
+    python bench/run.py                 # every scenario, ~10 s each
+    python bench/run.py --only chat,stream --duration 5
+
+Prints requests/s (and chunks/s for streams) with the ratio to the baseline, and writes
+bench/results/latest.json. Needs wrk (Debian package `wrk`). Everything runs on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.scenarios import SCENARIOS, Scenario  # noqa: E402
+from fakeai.settings import DEFAULT_API_KEYS  # noqa: E402
+from fakeai.testing import ServerProcess, free_port  # noqa: E402
+
+KEY = DEFAULT_API_KEYS[0]
+
+
+def start_bare() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning",
+         "--no-access-log"],
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.post(url + "/v1/chat/completions", timeout=1)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("bare app did not start")
+
+
+def wrk(url: str, path: str, body: bytes, duration: float, connections: int, threads: int = 1) -> float:
+    """Requests/s of a POST with ``body``; fails loudly on any non-2xx answer."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(body.decode())}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "Bearer {KEY}"\n'
+        )
+    try:
+        out = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "-s", script.name, url + path],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    if "Non-2xx" in out or "Socket errors" in out and "timeout" in out:
+        raise RuntimeError(f"wrk saw errors against {url}{path}:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not match:
+        raise RuntimeError(f"cannot read wrk output:\n{out}")
+    return float(match.group(1))
+
+
+def events_per_response(url: str, path: str, body: bytes) -> int:
+    r = httpx.post(url + path, content=body, headers={"Authorization": f"Bearer {KEY}",
+                                                      "Content-Type": "application/json"}, timeout=30)
+    r.raise_for_status()
+    return sum(1 for line in r.text.split("\n") if line.startswith("data:"))
+
+
+def measure(s: Scenario, fake_url: str, bare_url: str, duration: float, connections: int) -> dict:
+    fake_path, fake_body = s.fakeai_path, s.body
+    base_path, base_body = s.baseline_path, s.baseline_body
+    wrk(fake_url, fake_path, fake_body, 1, connections)  # warm-up
+    wrk(bare_url, base_path, base_body, 1, connections)
+    fake_rps = wrk(fake_url, fake_path, fake_body, duration, connections)
+    bare_rps = wrk(bare_url, base_path, base_body, duration, connections)
+    result = {"scenario": s.name, "fakeai_rps": fake_rps, "baseline_rps": bare_rps, "floor": s.floor}
+    if s.stream:
+        fake_events = events_per_response(fake_url, fake_path, fake_body)
+        bare_events = events_per_response(bare_url, base_path, base_body)
+        result.update(fakeai_chunks_per_s=fake_rps * fake_events, baseline_chunks_per_s=bare_rps * bare_events,
+                      fakeai_events=fake_events, baseline_events=bare_events)
+        result["ratio"] = result["fakeai_chunks_per_s"] / result["baseline_chunks_per_s"]
+    else:
+        result["ratio"] = fake_rps / bare_rps
+    result["pass"] = result["ratio"] >= s.floor
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--only", default="", help="comma-separated scenario names")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk not found: apt-get install wrk", file=sys.stderr)
+        return 2
+    wanted = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
+    results = []
+    bare, bare_url = start_bare()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, ServerProcess(db=f"{tmp}/bench.db") as fake:
+            for scenario in wanted:
+                results.append(measure(scenario, fake.root_url, bare_url, args.duration, args.connections))
+                r = results[-1]
+                extra = (f"  chunks/s {r['fakeai_chunks_per_s']:.0f} vs {r['baseline_chunks_per_s']:.0f}"
+                         if "fakeai_chunks_per_s" in r else "")
+                print(f"{r['scenario']:<12} fakeai {r['fakeai_rps']:8.0f} req/s  baseline {r['baseline_rps']:8.0f}"
+                      f" req/s{extra}  ratio {r['ratio']:.2f} (floor {r['floor']}) {'PASS' if r['pass'] else 'FAIL'}",
+                      flush=True)
+    finally:
+        bare.terminate()
+        bare.wait()
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    return 0 if all(r["pass"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
