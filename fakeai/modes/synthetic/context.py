@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fakeai.modes.synthetic.catalogue import Catalogue
+from fakeai.modes.synthetic.latency import LatencyModel
+from fakeai.modes.synthetic.prompt_cache import PrefixCache
 
 if TYPE_CHECKING:
     from fakeai.settings import Settings
@@ -20,3 +22,5 @@ class SyntheticContext:
         self.settings = settings
         self.db = db
         self.catalogue = Catalogue(strict=settings.strict_models)
+        self.latency = LatencyModel.from_settings(settings)  # --ttft-ms / --itl-ms / --latency-jitter
+        self.prompt_cache = PrefixCache()  # OpenAI's cached_tokens rule for text endpoints
