@@ -10,6 +10,7 @@ from __future__ import annotations
 from litestar import Router
 
 from fakeai.api import health, models
+from fakeai.api import chat
 from fakeai.api.auth import require_api_key
 
 __all__ = ["ROOT_HANDLERS", "v1_router"]
@@ -18,6 +19,7 @@ __all__ = ["ROOT_HANDLERS", "v1_router"]
 V1_HANDLERS: list = [
     models.list_models,
     models.retrieve_model,
+    chat.create_chat_completion,
 ]
 
 ROOT_HANDLERS: list = [health.health, health.metrics, health.prometheus_metrics]

@@ -23,6 +23,7 @@ __all__ = [
     "generate",
     "is_reasoning_model",
     "make_rng",
+    "think",
     "topic_words",
     "apply_stop",
     "WORDS",
@@ -329,6 +330,11 @@ def natural_length(rng: np.random.Generator) -> int:
     return 40 + int(u * u * 400)
 
 
+def think(rng: np.random.Generator, topics: Sequence[str] = ()) -> list[str]:
+    """Reasoning text (vLLM's ``reasoning_content``): 20..80 tokens of thinking out loud."""
+    return _sentences(_REASONING, rng, 20 + int(float(rng.random()) * 60), topics, True)
+
+
 def generate(
     rng: np.random.Generator,
     *,
@@ -349,8 +355,7 @@ def generate(
     budget = max_tokens if max_tokens is not None else 1 << 30
     reasoning_tokens: list[str] = []
     if reasoning:
-        r_target = 20 + int(float(rng.random()) * 60)
-        reasoning_tokens = _sentences(_REASONING, rng, r_target, topics, True)
+        reasoning_tokens = think(rng, topics)
         if len(reasoning_tokens) >= budget:
             return Generation([], "length", reasoning_tokens[:budget])
         budget -= len(reasoning_tokens)
