@@ -10,7 +10,7 @@ from __future__ import annotations
 from litestar import Router
 
 from fakeai.api import health, models
-from fakeai.api import chat
+from fakeai.api import chat, completions, text_generation
 from fakeai.api.auth import require_api_key
 
 __all__ = ["ROOT_HANDLERS", "v1_router"]
@@ -20,6 +20,8 @@ V1_HANDLERS: list = [
     models.list_models,
     models.retrieve_model,
     chat.create_chat_completion,
+    completions.create_completion,
+    text_generation.create_text_generation,
 ]
 
 ROOT_HANDLERS: list = [health.health, health.metrics, health.prometheus_metrics]

@@ -21,7 +21,7 @@ from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.jsonschema_fake import SchemaError, fake_instance, fake_json_object
 from fakeai.modes.synthetic.logprobs import token_logprobs
-from fakeai.modes.synthetic.textcommon import SSE_PREFIX, enc_str, new_id, observe_prompt, py_random, stop_list
+from fakeai.modes.synthetic.textcommon import SSE_PREFIX, emit, enc_str, new_id, observe_prompt, py_random, stop_list
 from fakeai.modes.synthetic.tokenizer import count_message_tokens, count_tokens, tokenize
 from fakeai.schemas.chat import (
     ChatCompletion,
@@ -279,7 +279,7 @@ def _last_user(messages: list[ChatMessage]) -> ChatMessage:
 _NULL_TAIL = b',"finish_reason":null}]}\n\n'
 
 
-def _choice_events(pre: bytes, p: Planned, stats_tokens: list[int]) -> list[bytes]:
+def _choice_events(pre: bytes, p: Planned) -> list[bytes]:
     """Every SSE event of one choice after the role event, in order; the last is the finish event."""
     events: list[bytes] = []
     rpre = pre + b'{"reasoning_content":'
@@ -302,7 +302,6 @@ def _choice_events(pre: bytes, p: Planned, stats_tokens: list[int]) -> list[byte
         for piece in pieces:
             events.append(apre + enc_str(piece) + b"}}]}" + _NULL_TAIL)
     events.append(pre + b'{},"finish_reason":"' + p.finish_reason.encode() + b'"}]}\n\n')
-    stats_tokens.append(p.completion_tokens)
     return events
 
 
@@ -326,39 +325,17 @@ async def _stream(
         + b',"model":'
         + enc_str(model)
     )
-    tokens_per_choice: list[int] = []
     roles: list[bytes] = []
     sequences: list[list[bytes]] = []
     for i, p in enumerate(plans):
         pre = head + b',"choices":[{"index":%d,"delta":' % i
         roles.append(pre + b'{"role":"assistant"}' + _NULL_TAIL)
-        sequences.append(_choice_events(pre, p, tokens_per_choice))
+        sequences.append(_choice_events(pre, p))
     pacer = ctx.latency.pacer(prompt_tokens, cached) if ctx.latency.enabled else None
-    if pacer is not None:
-        await pacer.wait()  # time to first token
-    for role in roles:
-        yield role
-    if len(sequences) == 1:  # the common case, kept free of per-position bookkeeping
-        seq = sequences[0]
-        last = len(seq) - 1
-        for pos, event in enumerate(seq):
-            if pacer is not None and 0 < pos < last:
-                await pacer.wait()
-            if pos < last:
-                stats.tokens += 1
-            yield event
-    else:  # n > 1: choices advance together, one token each per step, as a batched server sends them
-        longest = max(map(len, sequences))
-        for pos in range(longest):
-            if pacer is not None and 0 < pos < longest - 1:
-                await pacer.wait()
-            for seq in sequences:
-                if pos < len(seq):
-                    if pos < len(seq) - 1:
-                        stats.tokens += 1
-                    yield seq[pos]
+    async for event in emit(roles, sequences, pacer, stats):
+        yield event
     if include_usage:
         usage = _usage(prompt_tokens, cached, plans)
         yield head + b',"choices":[],"usage":' + _encode(usage) + b"}\n\n"
-    stats.tokens = sum(tokens_per_choice)
+    stats.tokens = sum(p.completion_tokens for p in plans)  # tool calls: name + argument pieces
     yield SSE_DONE

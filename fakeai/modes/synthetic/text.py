@@ -175,7 +175,8 @@ def _expand(templates: Sequence[str], count: int, seed: int) -> tuple[_Sentence,
         for j, w in enumerate(words):  # article agreement with the following word
             if w == "\0AN":
                 nxt = words[j + 1]
-                words[j] = "an" if nxt[0] in "aeiou" else "a"
+                vowel = nxt[0] in "aeiou" and not nxt.startswith(("use", "usu", "uni"))
+                words[j] = "an" if vowel or nxt.startswith("hon") else "a"
         words[0] = words[0][0].upper() + words[0][1:]
         tokens = tuple(w if w in ",.;?" else " " + w for w in words)
         out.append(_Sentence(tokens, tokens[0][1:], topic_at))
