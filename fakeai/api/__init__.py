@@ -11,6 +11,7 @@ from litestar import Router
 
 from fakeai.api import health, models
 from fakeai.api import chat, completions, text_generation
+from fakeai.api import files, responses
 from fakeai.api.auth import require_api_key
 
 __all__ = ["ROOT_HANDLERS", "v1_router"]
@@ -22,6 +23,8 @@ V1_HANDLERS: list = [
     chat.create_chat_completion,
     completions.create_completion,
     text_generation.create_text_generation,
+    *files.HANDLERS,
+    *responses.HANDLERS,
 ]
 
 ROOT_HANDLERS: list = [health.health, health.metrics, health.prometheus_metrics]

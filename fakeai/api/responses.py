@@ -1,0 +1,3 @@
+"""The Responses API endpoints (in progress)."""
+
+HANDLERS: list = []
