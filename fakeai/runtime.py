@@ -20,7 +20,7 @@ class Runtime:
         self.accepted_keys = settings.accepted_keys
         self.db = Database(settings.db_url)
         self.synthetic = SyntheticContext(settings, self.db)
-        self.dispatcher = Dispatcher(settings)
+        self.dispatcher = Dispatcher(settings, self.db, self.metrics)
 
     async def start(self) -> None:
         # Upgrading is idempotent; with several workers the CLI already did it before forking.

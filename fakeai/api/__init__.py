@@ -13,6 +13,7 @@ from fakeai.api import health, models
 from fakeai.api import chat, completions, text_generation
 from fakeai.api import files, responses
 from fakeai.api.auth import require_api_key
+from fakeai.api.passthrough import any_v1_route
 
 __all__ = ["ROOT_HANDLERS", "v1_router"]
 
@@ -25,6 +26,7 @@ V1_HANDLERS: list = [
     text_generation.create_text_generation,
     *files.HANDLERS,
     *responses.HANDLERS,
+    any_v1_route,  # last: record/replay every other /v1 route (see passthrough.py)
 ]
 
 ROOT_HANDLERS: list = [health.health, health.metrics, health.prometheus_metrics]

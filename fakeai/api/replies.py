@@ -53,6 +53,7 @@ async def read_exchange(request: Request, *, limit: int | None = None) -> Exchan
         body=body,
         base_url=_base_url(request),
         started=started,
+        endpoint=endpoint_of(request),
     )
 
 

@@ -29,6 +29,7 @@ class Exchange(msgspec.Struct, kw_only=True):
     body: bytes = b""
     base_url: str = "http://127.0.0.1:8000"  # scheme://host:port the client used, for links we hand out
     started: float = 0.0  # time.perf_counter() when the request arrived (record offsets, metrics)
+    endpoint: str = ""  # the route template ("/v1/files/{file_id:str}"), the metrics key
 
     @property
     def content_type(self) -> str:

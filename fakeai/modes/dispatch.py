@@ -1,44 +1,134 @@
 """Which mode answers a request.
 
-A controller hands over the raw ``Exchange`` and a thunk that produces the synthetic answer.
-Synthetic mode calls the thunk; replay answers from cassettes (and applies ``--on-miss``);
-record forwards upstream and stores the exchange.
+A controller hands over the raw ``Exchange`` and a thunk that produces the synthetic answer (None
+for routes FakeAI does not synthesize, which record and replay still cover). Synthetic mode calls
+the thunk; record forwards upstream and stores the exchange; replay answers from cassettes and
+applies ``--on-miss`` when there is none. Every answer, errors included, carries
+``x-fakeai-source`` (synthetic | replay | upstream) and ``x-fakeai-request-hash`` (the cassette key).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from fakeai.errors import NotFoundError, NotImplementedYetError
+from fakeai.errors import FakeAIError, NotFoundError
 from fakeai.modes.base import Exchange, Reply
-from fakeai.settings import Mode, Settings
+from fakeai.modes.keys import CanonicalRequest, KeyConfig, canonical_request
+from fakeai.settings import Mode, OnMiss, Settings
 
-__all__ = ["Dispatcher", "SyntheticThunk"]
+if TYPE_CHECKING:
+    from fakeai.metrics import Metrics
+    from fakeai.modes.record import Recorder
+    from fakeai.modes.replay import Replayer
+    from fakeai.store import Database
+
+__all__ = ["Dispatcher", "HASH", "SOURCE", "SyntheticThunk"]
 
 SyntheticThunk = Callable[[], Awaitable[Reply]]
 
 SOURCE = "x-fakeai-source"
+HASH = "x-fakeai-request-hash"
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.mode = settings.mode
+        self.db = db
+        self.metrics = metrics
+        self.keys = KeyConfig.from_settings(settings)
+        self.recorder: Recorder | None = None
+        self.replayer: Replayer | None = None
+
+    def key_of(self, exchange: Exchange) -> CanonicalRequest:
+        return canonical_request(
+            exchange.method, exchange.path, exchange.query, exchange.headers, exchange.body, self.keys
+        )
 
     async def handle(self, exchange: Exchange, synthetic: SyntheticThunk | None) -> Reply:
+        request = self.key_of(exchange)
         if self.mode is Mode.SYNTHETIC:
-            return await self.synthesize(exchange, synthetic)
-        raise NotImplementedYetError(f"{self.mode.value} mode is not implemented yet; use --mode synthetic.")
+            return await self.synthesize(exchange, synthetic, request)
+        if self.mode is Mode.RECORD:
+            return await self.record(exchange, request)
+        return await self.replay(exchange, request, synthetic)
 
-    async def synthesize(self, exchange: Exchange, synthetic: SyntheticThunk | None) -> Reply:
+    async def synthesize(
+        self, exchange: Exchange, synthetic: SyntheticThunk | None, request: CanonicalRequest | None = None
+    ) -> Reply:
+        headers = {SOURCE: "synthetic"}
+        if request is not None:
+            headers[HASH] = request.key
         if synthetic is None:
-            raise NotFoundError(f"Invalid URL ({exchange.method} {exchange.path})", code="unknown_url")
-        reply = await synthetic()
-        reply.headers[SOURCE] = "synthetic"
+            raise NotFoundError(f"Invalid URL ({exchange.method} {exchange.path})", code="unknown_url", headers=headers)
+        try:
+            reply = await synthetic()
+        except FakeAIError as exc:
+            exc.headers.update(headers)
+            raise
+        reply.headers.update(headers)
         return reply
 
+    async def record(self, exchange: Exchange, request: CanonicalRequest) -> Reply:
+        assert self.recorder is not None, "record needs start() with an upstream"
+        headers = {SOURCE: "upstream", HASH: request.key}
+        try:
+            reply = await self.recorder.forward(exchange, request, self._counter(exchange))
+        except FakeAIError as exc:
+            exc.headers.update(headers)
+            raise
+        reply.headers.update(headers)
+        return reply
+
+    async def replay(self, exchange: Exchange, request: CanonicalRequest, synthetic: SyntheticThunk | None) -> Reply:
+        assert self.replayer is not None, "replay needs start()"
+        count = self._counter(exchange)
+        cassette = await self.replayer.find(request.key)
+        if cassette is not None:
+            count("hits")
+            return self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
+        count("misses")
+        on_miss = self.settings.on_miss
+        if on_miss is OnMiss.SYNTHETIC:
+            return await self.synthesize(exchange, synthetic, request)
+        if on_miss is OnMiss.RECORD:
+            reply = await self.record(exchange, request)
+            self.replayer.forget(request.key)
+            return reply
+        raise await self.replayer.miss(exchange, request, {SOURCE: "replay", HASH: request.key})
+
+    def _counter(self, exchange: Exchange) -> Callable[[str], None]:
+        metrics, endpoint = self.metrics, exchange.endpoint or exchange.path
+        if metrics is None:
+            return lambda name: None
+        return lambda name: metrics.count(endpoint, name)
+
     async def start(self) -> None:
-        """Open long-lived resources (the upstream client)."""
+        """Open long-lived resources: the pooled upstream client, the replay cache."""
+        settings = self.settings
+        needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and settings.on_miss is OnMiss.RECORD)
+        if self.mode is not Mode.SYNTHETIC and self.db is None:
+            raise RuntimeError("record and replay need a database")
+        if needs_upstream:
+            from fakeai.modes.record import Recorder
+            from fakeai.modes.upstream import Upstream
+
+            assert settings.upstream is not None  # Settings.check guarantees it
+            upstream = Upstream(
+                settings.upstream,
+                api_key=settings.upstream_api_key,
+                timeout=settings.upstream_timeout,
+            )
+            self.recorder = Recorder(upstream, self.db, record_errors=settings.record_errors)  # type: ignore[arg-type]
+        if self.mode is Mode.REPLAY:
+            from fakeai.modes.replay import Replayer
+
+            self.replayer = Replayer(self.db, speed=settings.replay_speed)  # type: ignore[arg-type]
 
     async def stop(self) -> None:
-        """Close what ``start`` opened."""
+        """Close what ``start`` opened (and write replay's pending hit counts)."""
+        if self.replayer is not None:
+            await self.replayer.stop()
+        if self.recorder is not None:
+            await self.recorder.upstream.close()

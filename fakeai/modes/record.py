@@ -1,0 +1,104 @@
+"""Record mode: forward to the upstream, answer the client as the upstream answers, and store the
+exchange — whole, or not at all.
+
+A whole answer is read, stored, then returned. A stream is relayed event by event as each event
+arrives (nothing is buffered for the client), with each event's offset from the request's arrival
+kept; the cassette is written after the upstream's last event, and only then does the client's
+stream end. A stream that breaks off gives the client an SSE error event and stores nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+from fakeai.modes.base import JSON, SSE, Body, EventStream, Exchange, Reply
+from fakeai.modes.keys import CanonicalRequest
+from fakeai.modes.upstream import Upstream, UpstreamDropped, kept_headers, sse_events
+from fakeai.schemas import encode_json
+from fakeai.store import cassettes as store
+
+if TYPE_CHECKING:
+    from fakeai.store import Database
+
+__all__ = ["Recorder"]
+
+log = logging.getLogger("fakeai.record")
+
+Count = Callable[[str], None]  # count(outcome) for this request's endpoint
+
+
+class Recorder:
+    def __init__(self, upstream: Upstream, db: Database, *, record_errors: bool) -> None:
+        self.upstream = upstream
+        self.db = db
+        self.record_errors = record_errors
+
+    async def forward(self, exchange: Exchange, request: CanonicalRequest, count: Count) -> Reply:
+        """Answer ``exchange`` from the upstream and record it. Raises 502/504 before any byte."""
+        try:
+            response = await self.upstream.open(exchange)
+        except Exception:
+            count("upstream_errors")
+            raise
+        headers = kept_headers(response.headers)
+        content_type = response.headers.get("content-type", "")
+        store_it = response.status_code < 400 or self.record_errors
+        if response.status_code >= 400:
+            count("upstream_errors")
+        if content_type.startswith(SSE) and response.status_code < 400:
+            events = self._relay(exchange, request, response, headers, store_it, count)
+            return EventStream(
+                events=events, status=response.status_code, media_type=content_type, headers=dict(headers)
+            )
+        try:
+            body = await self.upstream.read_body(response)
+        except Exception:
+            count("upstream_errors")
+            raise
+        if store_it:
+            await self._store(exchange, request, response.status_code, headers, body=body)
+            count("recordings")
+        return Body(content=body, status=response.status_code, media_type=content_type or JSON, headers=dict(headers))
+
+    async def _relay(self, exchange, request, response, headers, store_it: bool, count: Count) -> AsyncIterator[bytes]:  # noqa: ANN001, PLR0913
+        events: list[tuple[float, bytes]] = []
+        started = exchange.started or time.perf_counter()
+        complete = False
+        try:
+            async for event in sse_events(response):
+                events.append(((time.perf_counter() - started) * 1000.0, event))
+                yield event
+            complete = True
+        except UpstreamDropped as exc:
+            count("upstream_errors")
+            log.warning("%s %s: %s; nothing recorded", exchange.method, exchange.path, exc)
+            yield _error_event(f"The upstream ({self.upstream.public_url}) stream broke off: {exc}.")
+        finally:
+            await response.aclose()
+        if complete and store_it:
+            await self._store(exchange, request, response.status_code, headers, events=events)
+            count("recordings")
+
+    async def _store(self, exchange, request, status, headers, *, body=None, events=None) -> None:  # noqa: ANN001
+        cassette = store.Cassette(
+            key=request.key,
+            method=exchange.method,
+            path=exchange.path,
+            request=request.request,
+            model=request.model,
+            upstream=self.upstream.public_url,
+            status=status,
+            headers=headers,
+            stream=events is not None,
+            body=body,
+            events=events,
+        )
+        await store.insert(self.db, cassette)
+
+
+def _error_event(message: str) -> bytes:
+    error = {"error": {"message": message, "type": "upstream_error", "param": None, "code": "bad_gateway"}}
+    return b"data: " + encode_json(error) + b"\n\n"

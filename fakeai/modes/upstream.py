@@ -1,0 +1,162 @@
+"""The upstream a recording FakeAI forwards to: one pooled ``httpx.AsyncClient`` per worker.
+
+``Upstream.open`` sends a request and returns as soon as the upstream's status and headers are
+in; the body is then read whole (``read_body``) or event by event (``sse_events``) as it arrives.
+Connection failures become 502 and timeouts 504 (``fakeai.errors``), so a client always gets an
+OpenAI-shaped answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from fakeai.errors import UpstreamError, UpstreamTimeoutError
+from fakeai.modes.base import Exchange
+
+__all__ = ["KEPT_RESPONSE_HEADERS", "Upstream", "UpstreamDropped", "kept_headers", "sse_events"]
+
+# Response headers worth replaying; everything else (cookies, dates, servers, connection
+# management, rate-limit state of someone's account) is left out of cassettes.
+KEPT_RESPONSE_HEADERS = (
+    "content-type",
+    "x-request-id",
+    "request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "openai-model",
+    "x-should-retry",
+    "retry-after",
+)
+
+# Request headers never forwarded: connection management (httpx sets its own), and encodings we
+# pick ourselves so bodies arrive in a form we can store decoded.
+_HOP_BY_HOP = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+        "accept-encoding",
+        "cookie",
+    }
+)
+_AUTH = frozenset({"authorization", "api-key", "x-api-key"})
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
+
+class UpstreamDropped(Exception):
+    """The upstream stopped in the middle of an answer (connection lost, timed out, truncated)."""
+
+
+def kept_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {name: headers[name] for name in KEPT_RESPONSE_HEADERS if name in headers}
+
+
+def public_url(url: str) -> str:
+    """The upstream URL without any user:password part (what a cassette may name)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class Upstream:
+    def __init__(self, base_url: str, *, api_key: str | None, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.public_url = public_url(self.base_url)
+        # "https://api.openai.com/v1" already carries the version prefix our paths start with.
+        self._strip_v1 = self.base_url.endswith("/v1")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    def url_for(self, path: str) -> str:
+        if self._strip_v1 and (path == "/v1" or path.startswith("/v1/")):
+            path = path[3:]
+        return self.base_url + path
+
+    def request_headers(self, exchange: Exchange) -> dict[str, str]:
+        headers = {k: v for k, v in exchange.headers.items() if k not in _HOP_BY_HOP}
+        if self.api_key:
+            for name in _AUTH:
+                headers.pop(name, None)
+            headers["authorization"] = f"Bearer {self.api_key}"
+        # Only encodings httpx decodes without optional packages, so stored bodies are plain.
+        headers["accept-encoding"] = "gzip, identity"
+        return headers
+
+    async def open(self, exchange: Exchange) -> httpx.Response:
+        """Send the request; return once status and headers are in (body not read yet)."""
+        request = self.client.build_request(
+            exchange.method,
+            self.url_for(exchange.path),
+            params=exchange.query or None,
+            headers=self.request_headers(exchange),
+            content=exchange.body or None,
+        )
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise UpstreamTimeoutError(
+                f"The upstream ({self.public_url}) did not answer within {self.timeout:g} seconds."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"The upstream ({self.public_url}) could not be reached: {_reason(exc)}") from None
+
+    async def read_body(self, response: httpx.Response) -> bytes:
+        """The whole decoded body; raises 502/504 if the upstream fails half-way."""
+        try:
+            return await response.aread()
+        except httpx.TimeoutException:
+            raise UpstreamTimeoutError(
+                f"The upstream ({self.public_url}) stopped answering for {self.timeout:g} seconds."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"The upstream ({self.public_url}) failed mid-answer: {_reason(exc)}") from None
+        finally:
+            await response.aclose()
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[bytes]:
+    """Each SSE event of ``response`` as soon as its terminating blank line arrives, as the exact
+    bytes the upstream sent (terminator included). Raises ``UpstreamDropped`` if the stream breaks
+    off — including ending in the middle of an event, which only a truncated stream does."""
+    buffer = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            buffer += chunk
+            start = 0
+            for match in _EVENT_END.finditer(buffer):
+                yield buffer[start : match.end()]
+                start = match.end()
+            if start:
+                buffer = buffer[start:]
+    except httpx.TimeoutException as exc:
+        raise UpstreamDropped("the upstream stopped sending events (timeout)") from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamDropped(f"the upstream stream broke off: {_reason(exc)}") from exc
+    if buffer.strip():
+        raise UpstreamDropped("the upstream stream ended in the middle of an event")

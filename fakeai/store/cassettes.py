@@ -1,0 +1,318 @@
+"""The cassette repository: every read and write of the ``cassettes`` table goes through here.
+
+A cassette is one recorded exchange: the canonical request (and its sha256 ``key``), the response
+status, its kept headers, and either the whole decoded body or a stream's events with their time
+offsets. Identical requests recorded again become further *episodes* (0, 1, 2, ...) of the same key.
+
+Writes are short: ``insert`` is ONE statement (``INSERT ... SELECT max(episode)+1``) in its own
+transaction, so concurrent writers (tasks or worker processes on one SQLite file) never read then
+upgrade to a write lock — the pattern that gives "database is locked" under WAL. A lookup is one
+query on the ``(key, episode)`` unique index however many cassettes there are.
+
+Stream events are stored as ONE msgpack blob ``[[offset_ms, event_bytes], ...]`` (``offset_ms`` a
+float: milliseconds from the arrival of the request); ``pack_events``/``unpack_events`` convert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import bindparam, delete, func, literal, select, update
+from sqlalchemy import insert as sql_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from fakeai.store.cassettes_table import cassettes
+
+if TYPE_CHECKING:
+    from fakeai.store.engine import Database
+
+__all__ = [
+    "Cassette",
+    "CassetteInfo",
+    "bulk_insert",
+    "count",
+    "delete_cassettes",
+    "find_keys",
+    "insert",
+    "list_cassettes",
+    "lookup",
+    "lookup_episodes",
+    "pack_events",
+    "recent_requests",
+    "touch",
+    "unpack_events",
+]
+
+Event = tuple[float, bytes]  # (offset_ms from the request's arrival, one whole SSE event)
+
+_pack = msgspec.msgpack.Encoder().encode
+_unpack_events = msgspec.msgpack.Decoder(list[tuple[float, bytes]]).decode
+_json = msgspec.json.Encoder(order="sorted").encode
+_headers = msgspec.json.Decoder(dict[str, str]).decode
+
+
+def pack_events(events: Sequence[Event]) -> bytes:
+    return _pack([(round(offset, 3), data) for offset, data in events])
+
+
+def unpack_events(blob: bytes) -> list[Event]:
+    return _unpack_events(blob)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Cassette(msgspec.Struct, kw_only=True):
+    """One recorded exchange, decoded. ``body`` for a whole answer, ``events`` for a stream."""
+
+    key: str
+    method: str
+    path: str
+    request: bytes  # canonical request JSON (see fakeai.modes.keys)
+    status: int
+    headers: dict[str, str] = {}  # kept response headers, lower-case names
+    stream: bool = False
+    body: bytes | None = None
+    events: list[Event] | None = None
+    model: str | None = None
+    upstream: str | None = None
+    episode: int = 0  # assigned by ``insert``
+    recorded_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
+    hits: int = 0
+
+    @property
+    def size(self) -> int:
+        if self.events is not None:
+            return sum(len(data) for _, data in self.events)
+        return len(self.body or b"")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "text/event-stream" if self.stream else "application/json")
+
+
+class CassetteInfo(msgspec.Struct, kw_only=True):
+    """A cassette's metadata without body or events (for listings)."""
+
+    key: str
+    episode: int
+    method: str
+    path: str
+    model: str | None
+    upstream: str | None
+    status: int
+    stream: bool
+    size: int
+    recorded_at: dt.datetime
+    last_used_at: dt.datetime | None
+    hits: int
+
+
+def _row_values(cassette: Cassette, recorded_at: dt.datetime) -> dict[str, Any]:
+    return {
+        "key": cassette.key,
+        "method": cassette.method,
+        "path": cassette.path,
+        "request": cassette.request,
+        "model": cassette.model,
+        "upstream": cassette.upstream,
+        "status": cassette.status,
+        "headers": _json(cassette.headers),
+        "stream": cassette.stream,
+        "body": None if cassette.events is not None else (cassette.body or b""),
+        "events": pack_events(cassette.events) if cassette.events is not None else None,
+        "size": cassette.size,
+        "recorded_at": cassette.recorded_at or recorded_at,
+        "last_used_at": cassette.last_used_at,
+        "hits": cassette.hits,
+    }
+
+
+def _from_row(row: Any) -> Cassette:
+    m = row._mapping
+    return Cassette(
+        key=m["key"],
+        episode=m["episode"],
+        method=m["method"],
+        path=m["path"],
+        request=m["request"],
+        model=m["model"],
+        upstream=m["upstream"],
+        status=m["status"],
+        headers=_headers(m["headers"]),
+        stream=bool(m["stream"]),
+        body=m["body"],
+        events=unpack_events(m["events"]) if m["events"] is not None else None,
+        recorded_at=m["recorded_at"],
+        last_used_at=m["last_used_at"],
+        hits=m["hits"],
+    )
+
+
+async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
+    """Store a whole cassette as the next episode of its key; returns the episode number.
+
+    One statement, one short transaction: the episode is computed inside the INSERT, so two
+    writers racing on the same key cannot both take the same number (and if a non-SQLite backend
+    lets them, the unique constraint refuses one and it retries)."""
+    values = _row_values(cassette, _now())
+    next_episode = select(
+        *[literal(v, type_=cassettes.c[k].type).label(k) for k, v in values.items()],
+        func.coalesce(func.max(cassettes.c.episode) + 1, 0).label("episode"),
+    ).where(cassettes.c.key == cassette.key)
+    statement = (
+        sql_insert(cassettes).from_select([*values, "episode"], next_episode).returning(cassettes.c.episode)
+    )
+    for attempt in range(attempts):
+        try:
+            async with db.engine.begin() as conn:
+                episode = (await conn.execute(statement)).scalar_one()
+            cassette.episode = episode
+            return episode
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def bulk_insert(db: Database, items: Iterable[Cassette], *, batch: int = 5000) -> int:
+    """Insert many cassettes fast (benchmarks, imports): one executemany per batch, each cassette
+    keeping the ``episode`` it carries. Returns how many rows were written."""
+    now = _now()
+    written = 0
+    rows: list[dict[str, Any]] = []
+    async with db.engine.begin() as conn:
+        for cassette in items:
+            row = _row_values(cassette, now)
+            row["episode"] = cassette.episode
+            rows.append(row)
+            if len(rows) >= batch:
+                await conn.execute(sql_insert(cassettes), rows)
+                written += len(rows)
+                rows = []
+        if rows:
+            await conn.execute(sql_insert(cassettes), rows)
+            written += len(rows)
+    return written
+
+
+async def lookup_episodes(db: Database, key: str) -> list[Cassette]:
+    """Every episode of ``key`` in order (usually one), in one indexed query."""
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(_BY_KEY, {"key": key})).all()
+    return [_from_row(r) for r in rows]
+
+
+_BY_KEY = select(cassettes).where(cassettes.c.key == bindparam("key")).order_by(cassettes.c.episode)
+
+
+async def lookup(db: Database, key: str, episode: int = 0) -> Cassette | None:
+    """One episode of ``key``, or None."""
+    statement = select(cassettes).where(cassettes.c.key == key, cassettes.c.episode == episode)
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(statement)).first()
+    return _from_row(row) if row is not None else None
+
+
+async def find_keys(db: Database, prefix: str) -> list[str]:
+    """Distinct keys starting with ``prefix`` (a short hash typed by a person)."""
+    prefix = prefix.lower()
+    statement = (
+        select(cassettes.c.key)
+        .where(cassettes.c.key >= prefix, cassettes.c.key < prefix + "g")
+        .group_by(cassettes.c.key)
+        .order_by(cassettes.c.key)
+    )
+    async with db.engine.connect() as conn:
+        return list((await conn.execute(statement)).scalars())
+
+
+async def recent_requests(db: Database, method: str, path: str, limit: int = 200) -> list[tuple[str, bytes]]:
+    """``(key, canonical request)`` of the newest cassettes on one endpoint (for a miss's nearest)."""
+    statement = (
+        select(cassettes.c.key, cassettes.c.request)
+        .where(cassettes.c.path == path, cassettes.c.method == method, cassettes.c.episode == 0)
+        .order_by(cassettes.c.recorded_at.desc())
+        .limit(limit)
+    )
+    async with db.engine.connect() as conn:
+        return [(k, r) for k, r in (await conn.execute(statement)).all()]
+
+
+async def list_cassettes(
+    db: Database,
+    *,
+    path: str | None = None,
+    model: str | None = None,
+    status: int | None = None,
+    since: dt.datetime | None = None,
+    keys: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[CassetteInfo]:
+    """Metadata of cassettes (no bodies), oldest first, filtered as asked."""
+    columns = [cassettes.c[name] for name in CassetteInfo.__struct_fields__]
+    statement = select(*columns).order_by(cassettes.c.recorded_at, cassettes.c.key, cassettes.c.episode)
+    if path is not None:
+        statement = statement.where(cassettes.c.path == path)
+    if model is not None:
+        statement = statement.where(cassettes.c.model == model)
+    if status is not None:
+        statement = statement.where(cassettes.c.status == status)
+    if since is not None:
+        statement = statement.where(cassettes.c.recorded_at >= since)
+    if keys is not None:
+        statement = statement.where(cassettes.c.key.in_(list(keys)))
+    if limit is not None:
+        statement = statement.limit(limit)
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(statement)).all()
+    return [CassetteInfo(**{**r._mapping, "stream": bool(r._mapping["stream"])}) for r in rows]
+
+
+async def delete_cassettes(
+    db: Database,
+    *,
+    keys: Sequence[str] | None = None,
+    older_than: dt.datetime | None = None,
+    unused_since: dt.datetime | None = None,
+) -> int:
+    """Delete every episode of ``keys`` and/or cassettes recorded before ``older_than`` and/or not
+    used since ``unused_since`` (never-used ones count by their recording time). Returns rows deleted.
+    With no criterion at all nothing is deleted."""
+    conditions = []
+    if keys is not None:
+        conditions.append(cassettes.c.key.in_(list(keys)))
+    if older_than is not None:
+        conditions.append(cassettes.c.recorded_at < older_than)
+    if unused_since is not None:
+        conditions.append(func.coalesce(cassettes.c.last_used_at, cassettes.c.recorded_at) < unused_since)
+    if not conditions:
+        return 0
+    async with db.engine.begin() as conn:
+        result = await conn.execute(delete(cassettes).where(*conditions))
+    return result.rowcount or 0
+
+
+async def touch(db: Database, uses: dict[tuple[str, int], tuple[int, dt.datetime]]) -> None:
+    """Add replay hits and set last_used_at for many ``(key, episode)`` at once (one transaction);
+    replay batches these so answering never waits for a write."""
+    if not uses:
+        return
+    statement = (
+        update(cassettes)
+        .where(cassettes.c.key == bindparam("k"), cassettes.c.episode == bindparam("e"))
+        .values(hits=cassettes.c.hits + bindparam("n"), last_used_at=bindparam("t"))
+    )
+    rows = [{"k": k, "e": e, "n": n, "t": t} for (k, e), (n, t) in uses.items()]
+    async with db.engine.begin() as conn:
+        await conn.execute(statement, rows)
+
+
+async def count(db: Database) -> int:
+    async with db.engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(cassettes))).scalar_one()
