@@ -1,0 +1,278 @@
+"""Record every endpoint through a real recording FakeAI in front of a real synthetic FakeAI (with
+latency), stop both, then replay from the same database with no upstream: every answer, status and
+stream event must be byte-identical, and replay at speed 1 must keep the recorded timing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+import openai
+import pytest
+
+from fakeai.store import Database
+from fakeai.store import cassettes as store
+from fakeai.testing import ServerProcess
+
+TTFT_MS, ITL_MS = 40, 12
+EVENT = re.compile(rb".*?(?:\r\n\r\n|\n\n|\r\r)", re.S)
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say something about rivers."}]}
+
+
+def split_events(data: bytes) -> list[bytes]:
+    events = EVENT.findall(data)
+    assert b"".join(events) == data, "the stream must end on a whole event"
+    return events
+
+
+def whole(raw) -> tuple[int, bytes]:  # noqa: ANN001 - openai LegacyAPIResponse
+    return raw.http_response.status_code, raw.http_response.content
+
+
+def streamed(ctx) -> tuple[int, list[bytes]]:  # noqa: ANN001 - a with_streaming_response context
+    with ctx as response:
+        return response.status_code, split_events(b"".join(response.iter_bytes()))
+
+
+def sleepy_stream(client: openai.OpenAI) -> tuple[int, list[bytes]]:
+    """The stream the timing test replays (8 tokens at the upstream's ITL)."""
+    return streamed(
+        client.chat.completions.with_streaming_response.create(
+            **CHAT, max_tokens=8, seed=7, stream=True, stream_options={"include_usage": True}
+        )
+    )
+
+
+def upload(client: openai.OpenAI) -> tuple[int, bytes]:
+    return whole(client.files.with_raw_response.create(file=("notes.jsonl", b'{"a": 1}\n{"a": 2}\n'), purpose="batch"))
+
+
+def file_id(client: openai.OpenAI) -> str:
+    return client.files.list().data[0].id
+
+
+# (name, call) in order: files form a stateful sequence (upload, list, retrieve, content, delete, list),
+# so the two identical GET /v1/files requests are two episodes of one cassette.
+SCENARIOS: list[tuple[str, Callable[[openai.OpenAI], tuple[int, object]]]] = [
+    ("models.list", lambda c: whole(c.models.with_raw_response.list())),
+    ("models.retrieve", lambda c: whole(c.models.with_raw_response.retrieve("openai/gpt-oss-120b"))),
+    ("chat", lambda c: whole(c.chat.completions.with_raw_response.create(**CHAT, max_tokens=12, seed=1))),
+    (
+        "chat.tools",
+        lambda c: whole(
+            c.chat.completions.with_raw_response.create(
+                **CHAT,
+                seed=2,
+                tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+                tool_choice="required",
+            )
+        ),
+    ),
+    ("chat.stream", sleepy_stream),
+    (
+        "chat.stream.n2",
+        lambda c: streamed(c.chat.completions.with_streaming_response.create(**CHAT, n=2, max_tokens=5, stream=True)),
+    ),
+    ("completions", lambda c: whole(c.completions.with_raw_response.create(model="gpt-3.5-turbo-instruct", prompt="Once", max_tokens=6, seed=3))),
+    (
+        "completions.stream",
+        lambda c: streamed(
+            c.completions.with_streaming_response.create(model="gpt-3.5-turbo-instruct", prompt=["a", "b"], max_tokens=4, stream=True)
+        ),
+    ),
+    ("chat.bad_request", lambda c: whole_error(c, lambda: c.chat.completions.create(model="gpt-4o", messages="nope"))),
+    ("files.upload", upload),
+    ("files.list", lambda c: whole(c.files.with_raw_response.list())),
+    ("files.retrieve", lambda c: whole(c.files.with_raw_response.retrieve(file_id(c)))),
+    ("files.content", lambda c: whole(c.files.with_raw_response.content(file_id(c)))),
+    ("files.delete", lambda c: whole(c.files.with_raw_response.delete(file_id(c)))),
+    ("files.list.after_delete", lambda c: whole(c.files.with_raw_response.list())),
+]
+
+
+def whole_error(client: openai.OpenAI, call: Callable[[], object]) -> tuple[int, bytes]:
+    with pytest.raises(openai.APIStatusError) as info:
+        call()
+    return info.value.status_code, info.value.response.content
+
+
+def _plain(response: httpx.Response) -> tuple[int, bytes]:
+    return response.status_code, response.read()
+
+
+def run_all(client: openai.OpenAI, scenarios) -> dict[str, tuple[int, object]]:  # noqa: ANN001
+    return {name: call(client) for name, call in scenarios}
+
+
+def optional_scenarios(upstream: ServerProcess) -> list:
+    """Endpoints that other work adds as it lands; each is driven once the upstream serves it."""
+    out = []
+    auth = {"Authorization": f"Bearer {upstream.api_key}"}
+
+    def serves(method: str, path: str, body: dict) -> bool:
+        r = httpx.request(method, upstream.base_url + path, json=body, headers=auth, timeout=30)
+        return r.status_code == 200
+
+    if serves("POST", "/embeddings", {"model": "text-embedding-3-small", "input": "x"}):
+        out.append(("embeddings", lambda c: whole(c.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["a river", "a stream"]))))
+    if serves("POST", "/images/generations", {"model": "dall-e-2", "prompt": "x", "size": "256x256", "response_format": "b64_json"}):
+        out.append(("images", lambda c: whole(c.images.with_raw_response.generate(model="dall-e-2", prompt="a red fox", size="256x256", response_format="b64_json"))))
+    if serves("POST", "/ranking", {"model": "nv-rerank-qa-mistral-4b:1", "query": {"text": "q"}, "passages": [{"text": "p"}]}):
+        out.append(
+            (
+                "ranking",
+                lambda c: _plain(
+                    c.post(
+                        "/ranking",
+                        body={"model": "nv-rerank-qa-mistral-4b:1", "query": {"text": "rivers"}, "passages": [{"text": "a river"}, {"text": "a desk"}]},
+                        cast_to=httpx.Response,
+                    )
+                ),
+            )
+        )
+    if serves("POST", "/responses", {"model": "gpt-4o-mini", "input": "x"}):
+        out.append(("responses", lambda c: whole(c.responses.with_raw_response.create(model="gpt-4o-mini", input="Tell me about rivers.", max_output_tokens=16))))
+        out.append(
+            ("responses.stream", lambda c: streamed(c.responses.with_streaming_response.create(model="gpt-4o-mini", input="Rivers?", max_output_tokens=8, stream=True)))
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):  # noqa: ANN201
+    """Record every scenario, then stop both servers; yields (db path, answers, scenarios)."""
+    tmp = tmp_path_factory.mktemp("record_replay")
+    db = str(tmp / "cassettes.db")
+    with ServerProcess("--ttft-ms", str(TTFT_MS), "--itl-ms", str(ITL_MS), db=str(tmp / "upstream.db")) as upstream:
+        scenarios = SCENARIOS + optional_scenarios(upstream)
+        with ServerProcess("--mode", "record", "--upstream", upstream.base_url, db=db) as recorder:
+            answers = run_all(recorder.client(), scenarios)
+            metrics = httpx.get(recorder.root_url + "/metrics").json()
+    return db, answers, scenarios, metrics
+
+
+def test_recording_stores_one_cassette_per_request(recording) -> None:  # noqa: ANN001
+    db, answers, scenarios, metrics = recording
+    infos = asyncio.run(_list(db))
+    # GET /v1/files is sent five times (two scenarios, and file_id() before retrieve, content and
+    # delete): five episodes of one key, the last one (after the delete) listing nothing.
+    list_calls = sorted((i for i in infos if i.path == "/v1/files" and i.method == "GET"), key=lambda i: i.episode)
+    assert [i.episode for i in list_calls] == [0, 1, 2, 3, 4]
+    assert len({i.key for i in list_calls}) == 1
+    first, last = (asyncio.run(_episodes(db, list_calls[0].key))[n] for n in (0, 4))
+    assert b"notes.jsonl" in first.body and b"notes.jsonl" not in last.body
+    assert len(infos) == len(scenarios) + 3
+    assert {i.model for i in infos if i.path == "/v1/chat/completions"} == {"gpt-4o-mini", "gpt-4o"}
+    assert any(i.stream for i in infos) and any(not i.stream for i in infos)
+    assert any(i.status == 400 for i in infos)  # the upstream's 400 was recorded as it came
+    recordings = sum(c.get("recordings", 0) for c in metrics["cassettes"].values())
+    assert recordings == len(scenarios) + 3
+    assert metrics["cassettes"]["/v1/chat/completions"]["upstream_errors"] == 1
+
+
+async def _list(db: str) -> list[store.CassetteInfo]:
+    database = Database("sqlite+aiosqlite:///" + db)
+    try:
+        return await store.list_cassettes(database)
+    finally:
+        await database.dispose()
+
+
+async def _episodes(db: str, key: str) -> list[store.Cassette]:
+    database = Database("sqlite+aiosqlite:///" + db)
+    try:
+        return await store.lookup_episodes(database, key)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="module")
+def replayer(recording):  # noqa: ANN201
+    db = recording[0]
+    with ServerProcess("--mode", "replay", db=db) as server:
+        yield server
+
+
+def test_replay_is_byte_identical(recording, replayer) -> None:  # noqa: ANN001
+    _, answers, scenarios, _ = recording
+    replayed = run_all(replayer.client(), scenarios)
+    for name, _ in scenarios:
+        assert replayed[name] == answers[name], name
+    # Streams really were streams, compared event by event.
+    status, events = answers["chat.stream"]
+    assert status == 200 and len(events) > 5 and events[-1] == b"data: [DONE]\n\n"
+
+
+def test_replay_headers_and_metrics(replayer) -> None:  # noqa: ANN001
+    raw = replayer.client().models.with_raw_response.list()
+    assert raw.headers["x-fakeai-source"] == "replay"
+    assert re.fullmatch(r"[0-9a-f]{64}", raw.headers["x-fakeai-request-hash"])
+    metrics = httpx.get(replayer.root_url + "/metrics").json()["cassettes"]
+    assert metrics["/v1/models"]["hits"] >= 1
+    text = httpx.get(replayer.root_url + "/prometheus/metrics").text
+    assert 'fakeai_cassette_events_total{endpoint="/v1/models",outcome="hits"}' in text
+
+
+def test_replay_at_speed_one_keeps_the_recorded_gaps(recording) -> None:  # noqa: ANN001
+    db, answers, _, _ = recording
+    _, events = answers["chat.stream"]
+    with ServerProcess("--mode", "replay", "--replay-speed", "1", db=db) as server:
+        recorded = _recorded_offsets(db, events)
+        arrivals = _arrivals(server)
+    assert len(arrivals) == len(recorded)
+    # Real time: time to first token and every gap as recorded (the clocks differ by the request's
+    # trip to the server, so allow a little either way).
+    assert recorded[0] >= TTFT_MS
+    for got, want in zip(arrivals, recorded):
+        assert want - 5 <= got <= want + 60, (got, want)
+    assert arrivals[-1] - arrivals[0] >= 0.8 * (recorded[-1] - recorded[0])
+
+
+def _recorded_offsets(db: str, events: list[bytes]) -> list[float]:
+    infos = asyncio.run(_list(db))
+    for info in infos:
+        if info.stream and info.path == "/v1/chat/completions":
+            (cassette,) = asyncio.run(_episodes(db, info.key))
+            if [e for _, e in cassette.events] == events:
+                return [offset for offset, _ in cassette.events]
+    raise AssertionError("the recorded stream is not in the database")
+
+
+def _arrivals(server: ServerProcess) -> list[float]:
+    """When (ms after sending) each event of the timing stream reached the client."""
+    client = server.client()
+    started = time.perf_counter()
+    out: list[float] = []
+    with client.chat.completions.with_streaming_response.create(
+        **CHAT, max_tokens=8, seed=7, stream=True, stream_options={"include_usage": True}
+    ) as response:
+        buffer = b""
+        for chunk in response.iter_bytes():
+            now = (time.perf_counter() - started) * 1000
+            buffer += chunk
+            events = EVENT.findall(buffer)
+            buffer = buffer[sum(map(len, events)) :]
+            out.extend(now for _ in events)
+    return out
+
+
+def test_replay_at_speed_zero_is_faster_than_recorded(replayer, recording) -> None:  # noqa: ANN001
+    db, answers, _, _ = recording
+    recorded = _recorded_offsets(db, answers["chat.stream"][1])
+    started = time.perf_counter()
+    status, events = sleepy_stream(replayer.client())
+    elapsed = (time.perf_counter() - started) * 1000
+    assert status == 200 and events == answers["chat.stream"][1]
+    assert elapsed < recorded[-1] / 2
+
+
+def test_hits_are_written_back(recording, replayer) -> None:  # noqa: ANN001
+    db = recording[0]
+    replayer.client().models.list()
+    replayer.stop()  # shutdown flushes the batched hit counts
+    infos = asyncio.run(_list(db))
+    models = [i for i in infos if i.path == "/v1/models"]
+    assert models[0].hits >= 1 and models[0].last_used_at is not None
