@@ -12,6 +12,7 @@ from litestar import Router
 from fakeai.api import health, models
 from fakeai.api import chat, completions, text_generation
 from fakeai.api import files, responses
+from fakeai.api import embeddings, images, ranking
 from fakeai.api.auth import require_api_key
 from fakeai.api.passthrough import any_v1_route
 
@@ -26,10 +27,19 @@ V1_HANDLERS: list = [
     text_generation.create_text_generation,
     *files.HANDLERS,
     *responses.HANDLERS,
+    embeddings.create_embeddings,
+    *ranking.V1_HANDLERS,
+    *images.V1_HANDLERS,
     any_v1_route,  # last: record/replay every other /v1 route (see passthrough.py)
 ]
 
-ROOT_HANDLERS: list = [health.health, health.metrics, health.prometheus_metrics]
+ROOT_HANDLERS: list = [
+    health.health,
+    health.metrics,
+    health.prometheus_metrics,
+    *ranking.ROOT_HANDLERS,  # /v2/rerank and /rerank, each with its own key guard
+    *images.ROOT_HANDLERS,  # /v1/images/files/{id}.png: GET public (the random id is the capability), DELETE keyed
+]
 
 
 def v1_router() -> Router:

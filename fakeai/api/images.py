@@ -1,0 +1,54 @@
+"""POST /v1/images/generations, and the stored pictures its URLs point at:
+GET (public) and DELETE (keyed) /v1/images/files/{id}.png.
+
+Both file routes are registered on the root router, the GET without the API-key guard: browsers and ``<img>`` tags
+cannot send a bearer key, and the id's 128 random bits are what protects a picture (as OpenAI's
+signed URLs do). Pictures this server generated are its own resources, so they are served from the
+database in every mode rather than dispatched to record/replay.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Request, Response, delete, get, post
+
+from fakeai.api.auth import require_api_key
+from fakeai.api.replies import read_exchange, runtime_of, to_response
+from fakeai.modes.base import Reply
+from fakeai.modes.synthetic import images as synthetic
+from fakeai.schemas import decode_json
+from fakeai.schemas.images import ImageGenerateRequest
+
+__all__ = ["V1_HANDLERS", "ROOT_HANDLERS"]
+
+_DECODER = msgspec.json.Decoder(ImageGenerateRequest)
+
+
+@post("/images/generations", status_code=200)
+async def generate_images(request: Request) -> Response:
+    runtime = runtime_of(request)
+    exchange = await read_exchange(request, limit=runtime.settings.max_body_bytes)
+
+    async def answer() -> Reply:
+        body = decode_json(exchange.body, ImageGenerateRequest, _DECODER)
+        return await synthetic.generate_images(runtime.synthetic, body, exchange.base_url)
+
+    reply = await runtime.dispatcher.handle(exchange, answer)
+    return to_response(request, reply)
+
+
+@get("/v1/images/files/{name:str}")
+async def get_image_file(request: Request, name: str) -> Response:
+    reply = await synthetic.get_image_file(runtime_of(request).synthetic, name)
+    return to_response(request, reply)
+
+
+@delete("/v1/images/files/{name:str}", status_code=200, guards=[require_api_key])
+async def delete_image_file(request: Request, name: str) -> Response:
+    reply = await synthetic.delete_image_file(runtime_of(request).synthetic, name)
+    return to_response(request, reply)
+
+
+V1_HANDLERS = [generate_images]
+# One path, two guards: both live on the root router (Litestar wants a path's handlers on one router).
+ROOT_HANDLERS = [get_image_file, delete_image_file]

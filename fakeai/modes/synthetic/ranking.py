@@ -1,0 +1,197 @@
+"""The synthetic ranker behind NIM's ``/v1/ranking``, Cohere's ``/v2/rerank`` and TEI's ``/rerank``.
+
+A passage's logit is BM25 of the query's words in the passage (IDF taken over the passages of the
+request, so a word every passage has counts little), squashed into the range a cross-encoder
+reranker answers in (about -10 for unrelated text to +10 for a close match), plus a small term from
+the cosine of the synthetic embeddings that orders passages sharing no word deterministically.
+A passage sharing a query word always outranks one that shares none: any match adds more to the
+logit than the cosine term can take away.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections import Counter
+
+import numpy as np
+
+from fakeai.errors import InvalidRequestError
+from fakeai.modes.base import Body
+from fakeai.modes.synthetic.context import SyntheticContext
+from fakeai.modes.synthetic.embeddings import STOPWORD_WEIGHT, STOPWORDS, embed_texts
+from fakeai.modes.synthetic.tokenizer import count_tokens, tokenize
+from fakeai.schemas import encode_json
+from fakeai.schemas.ranking import (
+    CohereDocument,
+    CohereMeta,
+    CohereRerankRequest,
+    CohereRerankResponse,
+    CohereResult,
+    NimRanking,
+    NimRankingRequest,
+    NimRankingResponse,
+    TeiRerankRequest,
+    TeiResult,
+)
+
+__all__ = ["MAX_PAIR_TOKENS", "cohere_rerank", "nim_ranking", "score", "tei_rerank"]
+
+DEFAULT_MODEL = "nvidia/nv-rerankqa-mistral-4b-v3"
+MAX_PAIR_TOKENS = 512  # query + passage, as NIM's rerankqa models allow
+MAX_PASSAGES = 1000
+LOGIT_FLOOR = -10.0  # an unrelated passage
+LOGIT_SPAN = 20.0  # a perfect match approaches LOGIT_FLOOR + LOGIT_SPAN
+COVERAGE_WEIGHT = 2.0
+# Unrelated synthetic embeddings have |cosine| < 0.2, so this orders passages without shared words and
+# cannot outweigh one shared word (worth > 0.6 of a logit for queries of up to 20 words).
+COSINE_WEIGHT = 0.25
+BM25_K1 = 1.2
+BM25_B = 0.75
+RANKER_SPACE = "fakeai-ranker"  # the embedding space the cosine term is measured in
+
+_WORD = re.compile(r"\w+")
+
+
+def truncate_tokens(text: str, limit: int) -> str:
+    """The first ``limit`` tokens of ``text`` (by the synthetic tokenizer)."""
+    if limit <= 0:
+        return ""
+    pieces = tokenize(text)
+    return text if len(pieces) <= limit else "".join(pieces[:limit])
+
+
+def fit_pairs(query: str, passages: list[str], truncate: bool, limit: int = MAX_PAIR_TOKENS) -> list[str]:
+    """Passages cut so that query + passage fits ``limit`` tokens, or a 400 when ``truncate`` is off."""
+    room = limit - count_tokens(query)
+    if room < 1 and not truncate:
+        raise InvalidRequestError(
+            f"Input length exceeds the maximum of {limit} tokens: the query alone has {count_tokens(query)} "
+            "tokens. Shorten it or set truncate to END.",
+            param="query",
+        )
+    fitted: list[str] = []
+    for i, passage in enumerate(passages):
+        tokens = count_tokens(passage)
+        if tokens <= room:
+            fitted.append(passage)
+        elif truncate:
+            fitted.append(truncate_tokens(passage, room))
+        else:
+            raise InvalidRequestError(
+                f"Input length exceeds the maximum of {limit} tokens: the query and passage {i} together have "
+                f"{tokens + limit - room} tokens. Shorten the passage or set truncate to END.",
+                param=f"passages[{i}]",
+            )
+    return fitted
+
+
+def _terms(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def score(query: str, passages: list[str], model: str = DEFAULT_MODEL) -> np.ndarray:
+    """One logit per passage (float64): higher is more relevant. Deterministic."""
+    if not passages:
+        return np.zeros(0)
+    docs = [Counter(_terms(p)) for p in passages]
+    lengths = np.array([sum(d.values()) for d in docs], dtype=np.float64)
+    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(float(lengths.mean()), 1.0))
+    n = len(passages)
+    bm25 = np.zeros(n)
+    covered = np.zeros(n)
+    query_weight = 0.0
+    for term in set(_terms(query)):
+        weight = STOPWORD_WEIGHT if term in STOPWORDS else 1.0
+        query_weight += weight
+        tf = np.array([d.get(term, 0) for d in docs], dtype=np.float64)
+        df = int(np.count_nonzero(tf))
+        if not df:
+            continue
+        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))  # always > 0: a match never lowers the score
+        bm25 += weight * idf * tf * (BM25_K1 + 1.0) / (tf + norm)
+        covered += weight * (tf > 0)
+    # Coverage (the share of the query's words present) keeps a match worth at least
+    # 2 / words_in_query before saturation, however common the word or long the passage.
+    relevance = bm25 + COVERAGE_WEIGHT * covered / max(query_weight, 1.0)
+    vectors = embed_texts(RANKER_SPACE + ":" + model, [query, *passages], 256)
+    cosine = (vectors[1:] @ vectors[0]).astype(np.float64)
+    # 1 - exp(-x/3) saturates: three strong matches reach ~65% of the span, a dozen nearly all of it.
+    return LOGIT_FLOOR + LOGIT_SPAN * (1.0 - np.exp(-relevance / 3.0)) + COSINE_WEIGHT * cosine
+
+
+def _order(logits: np.ndarray) -> list[int]:
+    """Indices by logit, highest first; ties by index so the order never depends on sorting details."""
+    return sorted(range(len(logits)), key=lambda i: (-logits[i], i))
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _model(ctx: SyntheticContext, model: str | None) -> str:
+    if model:
+        ctx.catalogue.require(model)
+        return model
+    return DEFAULT_MODEL
+
+
+def _check_count(count: int, field: str) -> None:
+    if not count:
+        raise InvalidRequestError(f"'{field}' must contain at least one item.", param=field)
+    if count > MAX_PASSAGES:
+        raise InvalidRequestError(f"'{field}' can hold at most {MAX_PASSAGES} items; got {count}.", param=field)
+
+
+async def nim_ranking(ctx: SyntheticContext, request: NimRankingRequest) -> Body:
+    model = _model(ctx, request.model)
+    _check_count(len(request.passages), "passages")
+    query = request.query.text
+    passages = fit_pairs(query, [p.text for p in request.passages], request.truncate == "END")
+    logits = score(query, passages, model)
+    rankings = [NimRanking(index=i, logit=round(float(logits[i]), 4)) for i in _order(logits)]
+    return Body(content=encode_json(NimRankingResponse(rankings=rankings)))
+
+
+async def cohere_rerank(ctx: SyntheticContext, request: CohereRerankRequest) -> Body:
+    model = _model(ctx, request.model)
+    _check_count(len(request.documents), "documents")
+    if request.top_n is not None and request.top_n < 1:
+        raise InvalidRequestError("'top_n' must be at least 1.", param="top_n")
+    if request.max_tokens_per_doc is not None and request.max_tokens_per_doc < 1:
+        raise InvalidRequestError("'max_tokens_per_doc' must be at least 1.", param="max_tokens_per_doc")
+    texts = [d if isinstance(d, str) else d.text for d in request.documents]
+    limit = request.max_tokens_per_doc or 4096
+    scored = [truncate_tokens(t, limit) for t in texts]  # Cohere truncates long documents, never refuses
+    logits = score(request.query, scored, model)
+    order = _order(logits)[: request.top_n or None]
+    results = [
+        CohereResult(
+            index=i,
+            relevance_score=round(sigmoid(float(logits[i])), 6),
+            document=CohereDocument(text=texts[i]) if request.return_documents else None,
+        )
+        for i in order
+    ]
+    tokens = count_tokens(request.query) * len(texts) + sum(count_tokens(t) for t in scored)
+    reply = CohereRerankResponse(
+        id=str(uuid.uuid4()), results=results, meta=CohereMeta(), model=model, usage={"total_tokens": tokens}
+    )
+    return Body(content=encode_json(reply))
+
+
+async def tei_rerank(ctx: SyntheticContext, request: TeiRerankRequest) -> Body:
+    _check_count(len(request.texts), "texts")
+    passages = fit_pairs(request.query, request.texts, bool(request.truncate))
+    logits = score(request.query, passages, DEFAULT_MODEL)
+    results = [
+        TeiResult(
+            index=i,
+            score=round(float(logits[i]) if request.raw_scores else sigmoid(float(logits[i])), 6),
+            text=request.texts[i] if request.return_text else None,
+        )
+        for i in _order(logits)
+    ]
+    return Body(content=encode_json(results))
+

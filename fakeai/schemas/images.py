@@ -1,0 +1,55 @@
+"""Image generation request and response, as ``openai.types.ImagesResponse`` describes them.
+
+Unknown request fields are ignored; the enumerations the SDK defines are checked so a typo is a
+400 naming the field rather than a silently different picture.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = ["Image", "ImageGenerateRequest", "ImageUsage", "ImagesResponse"]
+
+
+class ImageGenerateRequest(msgspec.Struct, kw_only=True):
+    prompt: str
+    model: str | None = None
+    n: int | None = None
+    size: str | None = None  # a standard size, "auto", or any WIDTHxHEIGHT the GPT image models accept
+    quality: Literal["low", "medium", "high", "xhigh", "max", "auto", "standard", "hd"] | None = None
+    style: Literal["vivid", "natural"] | None = None
+    response_format: Literal["url", "b64_json"] | None = None
+    background: Literal["transparent", "opaque", "auto"] | None = None
+    output_format: Literal["png", "webp", "jpeg", "gif", "svg"] | None = None
+    stream: bool | None = None
+    user: str | None = None
+
+
+class Image(msgspec.Struct, kw_only=True):  # nulls included, as the seed shows them
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+
+
+class InputTokensDetails(msgspec.Struct, kw_only=True):
+    image_tokens: int = 0
+    text_tokens: int
+
+
+class ImageUsage(msgspec.Struct, kw_only=True):
+    input_tokens: int
+    input_tokens_details: InputTokensDetails
+    output_tokens: int
+    total_tokens: int
+
+
+class ImagesResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    created: int
+    data: list[Image]
+    size: str | None = None
+    output_format: str | None = None
+    quality: str | None = None
+    background: str | None = None
+    usage: ImageUsage | None = None
