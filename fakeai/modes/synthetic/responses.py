@@ -1,0 +1,582 @@
+"""The Responses API in synthetic mode: POST /v1/responses and the stored-response endpoints.
+
+A request is read into a ``Conversation`` (normalised input items with ids, the text the answer is
+about, the input token count) and planned once, up front, with the request's seeded Generator into
+output items (reasoning, a message, function calls). The non-streaming answer is one encode; the
+streaming answer (``response_events``) replays the same plan as typed events. ``store: true`` and
+background responses are persisted through ``fakeai.store.responses``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from fakeai.errors import InvalidRequestError, NotFoundError
+from fakeai.modes.base import Body, EventStream, Reply, StreamStats
+from fakeai.modes.synthetic import text as T
+from fakeai.modes.synthetic.catalogue import DEFAULT_MODEL
+from fakeai.modes.synthetic.context import SyntheticContext
+from fakeai.modes.synthetic.jsonschema_fake import SchemaError, fake_instance, fake_json_object
+from fakeai.modes.synthetic.prompt_cache import BLOCK, MIN_CACHED
+from fakeai.modes.synthetic.textcommon import new_id, observe_prompt, py_random
+from fakeai.modes.synthetic.tokenizer import REPLY_PRIMING, TOKENS_PER_MESSAGE, count_tokens, tokenize
+from fakeai.schemas.decode import param_of
+from fakeai.schemas.responses import (
+    FormatConfig,
+    FunctionCallInput,
+    FunctionCallItem,
+    FunctionCallOutputInput,
+    FunctionTool,
+    IncompleteDetails,
+    InputMessage,
+    InputTokensDetails,
+    ItemList,
+    OutputMessage,
+    OutputText,
+    OutputTokensDetails,
+    ReasoningConfig,
+    ReasoningItem,
+    Response,
+    ResponseCreateRequest,
+    ResponseDeleted,
+    ResponseUsage,
+    SummaryText,
+    TextConfig,
+)
+from fakeai.store import responses as store
+
+__all__ = [
+    "create_response",
+    "delete_response",
+    "list_input_items",
+    "retrieve_response",
+]
+
+log = logging.getLogger("fakeai")
+_encode = msgspec.json.Encoder().encode
+_decode_items = msgspec.json.Decoder(list[dict[str, Any]]).decode
+_HISTORY_CHARS = 4000  # what topic_words looks at; older turns do not steer the next answer
+_TOOL_CHOICES = ("none", "auto", "required")
+# Background responses still running in this worker; held so the loop does not drop them.
+_BACKGROUND: set[asyncio.Task] = set()
+
+
+# --- reading the request -------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Conversation:
+    items: list[dict[str, Any]]  # this request's input items, normalised, with ids (for input_items)
+    text: str  # the conversation so far (tail), what the answer is about
+    last_text: str  # the latest user turn (or tool output): topics come from it first
+    tokens: int  # input tokens, earlier turns (previous_response_id) included
+    pieces: Callable[[], list[str]]  # the prompt's token pieces, computed only for long prompts
+    after_tool_output: bool  # the last item is a function_call_output: time to answer in text
+    history_tokens: int = 0  # the part of ``tokens`` that came from previous_response_id
+
+
+def _convert(item: dict[str, Any], type_: type, where: str) -> Any:
+    try:
+        return msgspec.convert(item, type_)
+    except msgspec.ValidationError as exc:
+        message, param = param_of(str(exc))
+        full = f"{where}.{param}" if param else where
+        raise InvalidRequestError(message.replace(f"'{param}'", f"'{full}'") if param else message, param=full)
+
+
+_TEXT_PARTS = {"input_text", "output_text"}
+
+
+def _message_parts(m: InputMessage, where: str) -> tuple[list[dict[str, Any]], str, int]:
+    """(normalised content parts, their text, extra tokens for images/files)."""
+    text_type = "output_text" if m.role == "assistant" else "input_text"
+    if isinstance(m.content, str):
+        part: dict[str, Any] = {"type": text_type, "text": m.content}
+        if text_type == "output_text":
+            part["annotations"] = []
+        return [part], m.content, 0
+    parts, texts, extra = [], [], 0
+    for j, raw in enumerate(m.content):
+        kind = raw.get("type")
+        if kind in _TEXT_PARTS or kind == "refusal":
+            key = "refusal" if kind == "refusal" else "text"
+            if not isinstance(raw.get(key), str):
+                raise InvalidRequestError(
+                    f"Missing required parameter: '{where}.content[{j}].{key}'.", param=f"{where}.content[{j}].{key}"
+                )
+            texts.append(raw[key])
+            raw = {**raw, "annotations": raw.get("annotations") or []} if kind == "output_text" else raw
+        elif kind in ("input_image", "input_file", "input_audio"):
+            extra += 85  # OpenAI's base cost of a low-detail image; close enough for files and audio
+        else:
+            raise InvalidRequestError(
+                f"Invalid value for '{where}.content[{j}].type': '{kind}'. Expected input_text, output_text, "
+                "refusal, input_image, input_file or input_audio.",
+                param=f"{where}.content[{j}].type",
+            )
+        parts.append(raw)
+    return parts, " ".join(texts), extra
+
+
+def read_input(req: ResponseCreateRequest) -> tuple[list[dict[str, Any]], list[tuple[str, str]], int, bool]:
+    """(normalised items, (role, text) per item, extra tokens, ends with a tool output)."""
+    raw = req.input
+    if raw is None:
+        raise InvalidRequestError("Missing required parameter: 'input'.", param="input")
+    if isinstance(raw, str):
+        raw = [{"role": "user", "content": raw}]
+    elif not raw:
+        raise InvalidRequestError("Invalid value for 'input': expected at least one item.", param="input")
+    items: list[dict[str, Any]] = []
+    turns: list[tuple[str, str]] = []
+    extra = 0
+    for i, item in enumerate(raw):
+        where = f"input[{i}]"
+        kind = item.get("type", "message")
+        if kind == "message":
+            m = _convert(item, InputMessage, where)
+            parts, text, more = _message_parts(m, where)
+            extra += more
+            items.append({"id": m.id or new_id("msg_"), "type": "message", "role": m.role, "content": parts,
+                          "status": "completed"})
+            turns.append((m.role, text))
+        elif kind == "function_call":
+            c = _convert(item, FunctionCallInput, where)
+            items.append({"id": c.id or new_id("fc_"), "type": "function_call", "call_id": c.call_id,
+                          "name": c.name, "arguments": c.arguments, "status": "completed"})
+            turns.append(("assistant", c.name + " " + c.arguments))
+        elif kind == "function_call_output":
+            o = _convert(item, FunctionCallOutputInput, where)
+            out = o.output if isinstance(o.output, str) else " ".join(str(p.get("text", "")) for p in o.output)
+            items.append({"id": o.id or new_id("fco_"), "type": "function_call_output", "call_id": o.call_id,
+                          "output": o.output, "status": "completed"})
+            turns.append(("tool", out))
+        else:  # reasoning, item_reference, hosted-tool items: kept for the record, not read
+            items.append(item if "id" in item else {"id": new_id("item_"), **item})
+    after_tool = bool(items) and items[-1]["type"] == "function_call_output"
+    return items, turns, extra, after_tool
+
+
+def read_tools(req: ResponseCreateRequest) -> tuple[list[FunctionTool], list[Any]]:
+    """(the function tools the model may call, every tool as the response echoes it)."""
+    functions: list[FunctionTool] = []
+    echoed: list[Any] = []
+    for i, tool in enumerate(req.tools or []):
+        if tool.get("type") == "function":
+            fn = _convert(tool, FunctionTool, f"tools[{i}]")
+            functions.append(fn)
+            echoed.append(fn)
+        else:
+            echoed.append(tool)  # web_search, file_search, mcp...: accepted and echoed, never called
+    return functions, echoed
+
+
+def read_format(req: ResponseCreateRequest) -> TextConfig:
+    """``text.format``, or the seed's chat-style ``response_format`` translated into it."""
+    if req.text is not None:
+        config = req.text
+    elif req.response_format is not None:
+        rf = req.response_format
+        fmt = FormatConfig(type=rf.type)
+        if rf.type == "json_schema":
+            if rf.json_schema is None:
+                raise InvalidRequestError(
+                    "Missing required parameter: 'response_format.json_schema'.", param="response_format.json_schema"
+                )
+            js = rf.json_schema
+            fmt = FormatConfig(type="json_schema", name=js.name, schema=js.schema or {"type": "object"},
+                               description=js.description if js.description is not None else msgspec.UNSET,
+                               strict=js.strict)
+        config = TextConfig(format=fmt)
+    else:
+        return TextConfig()
+    fmt = config.format
+    if fmt.type == "json_schema":
+        if fmt.name is msgspec.UNSET:
+            raise InvalidRequestError("Missing required parameter: 'text.format.name'.", param="text.format.name")
+        if fmt.schema is msgspec.UNSET:
+            raise InvalidRequestError("Missing required parameter: 'text.format.schema'.", param="text.format.schema")
+    return config
+
+
+def _tool_choice(choice: str | dict[str, Any] | None, functions: list[FunctionTool]) -> tuple[str, list[FunctionTool]]:
+    """(mode: none|auto|required, the functions that mode may call)."""
+    if choice is None:
+        return "auto", functions
+    if isinstance(choice, str):
+        if choice not in _TOOL_CHOICES:
+            raise InvalidRequestError(
+                f"Invalid value for 'tool_choice': '{choice}'. Expected none, auto, required or an object.",
+                param="tool_choice",
+            )
+        return choice, functions
+    by_name = {fn.name: fn for fn in functions}
+    kind = choice.get("type")
+    if kind == "function":
+        fn = by_name.get(choice.get("name"))  # type: ignore[arg-type]
+        if fn is None:
+            raise InvalidRequestError(
+                f"Invalid value for 'tool_choice': no function named '{choice.get('name')}' in 'tools'.",
+                param="tool_choice.name",
+            )
+        return "named", [fn]
+    if kind == "allowed_tools":
+        allowed = [by_name[t["name"]] for t in choice.get("tools") or () if t.get("name") in by_name]
+        return ("required" if choice.get("mode") == "required" else "auto"), allowed
+    return "auto", []  # a hosted tool (web_search...): nothing we would call
+
+
+# --- planning ------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Planned:
+    """Everything the answer says, decided before anything is sent."""
+
+    output: list[Any]  # ReasoningItem | OutputMessage | FunctionCallItem, with final statuses
+    pieces: list[list[str]]  # per output item: reasoning tokens, text tokens or argument pieces
+    reasoning_text: str = ""
+    incomplete: bool = False
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    summary: bool = False
+    text: str = field(default="")
+
+
+def _choose(mode: str, functions: list[FunctionTool], conv: Conversation, topics: list[str],
+            rng: np.random.Generator, parallel: bool) -> list[FunctionTool]:
+    """Which functions the model calls; [] means it answers in text."""
+    if not functions or mode == "none":
+        return []
+    if mode == "named":
+        return functions
+    if mode == "auto" and conv.after_tool_output:
+        return []  # the tool results are in: answer them, as a model would
+    words = {w.lower() for w in topics}
+    scored = []
+    for fn in functions:
+        vocab = set(fn.name.lower().replace("-", "_").split("_")) | set((fn.description or "").lower().split())
+        scored.append((len(words & vocab), fn))
+    hits = [fn for score, fn in sorted(scored, key=lambda s: -s[0]) if score > 0]
+    if not hits:
+        return [functions[int(rng.integers(len(functions)))]]
+    return hits[:3] if parallel else hits[:1]
+
+
+def plan(req: ResponseCreateRequest, model: str, conv: Conversation, functions: list[FunctionTool],
+         fmt: FormatConfig, rng: np.random.Generator) -> Planned:
+    topics = T.topic_words(conv.last_text + " " + conv.text[-1000:])
+    budget = req.max_output_tokens
+    out = Planned(output=[], pieces=[])
+    effort = req.reasoning.effort if req.reasoning else None
+    if T.is_reasoning_model(model) and effort != "none":
+        thought = T.think(rng, topics)
+        if budget is not None and len(thought) >= budget:
+            thought, out.incomplete = thought[:budget], True
+        out.reasoning_text = "".join(thought)
+        out.summary = bool(req.reasoning and (req.reasoning.summary or req.reasoning.generate_summary))
+        summary = [SummaryText(text=out.reasoning_text)] if out.summary else []
+        out.output.append(ReasoningItem(id=new_id("rs_"), summary=summary))
+        out.pieces.append(thought)
+        out.reasoning_tokens = len(thought)
+        if budget is not None:
+            budget -= len(thought)
+    if out.incomplete:
+        return _totals(out)
+    mode, allowed = _tool_choice(req.tool_choice, functions)
+    chosen = _choose(mode, allowed, conv, topics, rng, req.parallel_tool_calls is not False)
+    if chosen:
+        rnd = py_random(rng)
+        for fn in chosen:
+            try:
+                args = _encode(fake_instance(fn.parameters or {"type": "object", "properties": {}}, rnd)).decode()
+            except SchemaError as exc:
+                raise InvalidRequestError(f"Invalid schema for function '{fn.name}': {exc}", param="tools") from None
+            pieces = tokenize(args)
+            status = "completed"
+            if budget is not None:
+                room = budget - count_tokens(fn.name)
+                if len(pieces) > room:
+                    pieces, status, out.incomplete = pieces[: max(room, 0)], "incomplete", True
+                budget = room - len(pieces)
+            call = FunctionCallItem(id=new_id("fc_"), call_id="call_" + new_id("")[:24], name=fn.name,
+                                    arguments="".join(pieces), status=status)
+            out.output.append(call)
+            out.pieces.append(pieces)
+            if out.incomplete:
+                break
+        return _totals(out)
+    if fmt.type == "text":
+        g = T.generate(rng, topics=topics, max_tokens=budget)
+        tokens, out.incomplete = g.tokens, g.finish_reason == "length"
+    else:
+        rnd = py_random(rng)
+        if fmt.type == "json_schema":
+            try:
+                value = fake_instance(fmt.schema, rnd)
+            except SchemaError as exc:
+                raise InvalidRequestError(
+                    f"Invalid schema for text format '{fmt.name}': {exc}", param="text.format.schema"
+                ) from None
+        else:
+            value = fake_json_object(rnd, topics)
+        tokens = tokenize(_encode(value).decode())
+        if budget is not None and len(tokens) > budget:
+            tokens, out.incomplete = tokens[:budget], True  # cut JSON, as OpenAI leaves it
+    out.text = "".join(tokens)
+    status = "incomplete" if out.incomplete else "completed"
+    out.output.append(OutputMessage(id=new_id("msg_"), status=status, content=[OutputText(text=out.text)]))
+    out.pieces.append(tokens)
+    return _totals(out)
+
+
+def _totals(p: Planned) -> Planned:
+    n = p.reasoning_tokens
+    for item, pieces in zip(p.output, p.pieces):
+        if isinstance(item, OutputMessage):
+            n += len(pieces)
+        elif isinstance(item, FunctionCallItem):
+            n += count_tokens(item.name) + len(pieces)
+    p.output_tokens = n
+    return p
+
+
+# --- building the response -------------------------------------------------------------------------------------
+def _usage(conv: Conversation, cached: int, p: Planned) -> ResponseUsage:
+    return ResponseUsage(
+        input_tokens=conv.tokens,
+        input_tokens_details=InputTokensDetails(cached_tokens=cached),
+        output_tokens=p.output_tokens,
+        output_tokens_details=OutputTokensDetails(reasoning_tokens=p.reasoning_tokens),
+        total_tokens=conv.tokens + p.output_tokens,
+    )
+
+
+def _shell(req: ResponseCreateRequest, model: str, text: TextConfig, tools: list[Any], store_it: bool) -> Response:
+    """The response before it has output: what response.created and a queued background answer show."""
+    reasoning = ReasoningConfig()
+    if T.is_reasoning_model(model):
+        r = req.reasoning
+        reasoning = ReasoningConfig(effort=(r.effort if r and r.effort else "medium"),
+                                    summary=(r.summary or r.generate_summary) if r else None)
+    return Response(
+        id=new_id("resp_"),
+        created_at=int(time.time()),
+        status="in_progress",
+        background=bool(req.background),
+        instructions=req.instructions,
+        max_output_tokens=req.max_output_tokens,
+        max_tool_calls=req.max_tool_calls,
+        model=model,
+        parallel_tool_calls=req.parallel_tool_calls is not False,
+        previous_response_id=req.previous_response_id,
+        reasoning=reasoning,
+        service_tier=req.service_tier if req.service_tier not in (None, "auto") else "default",
+        store=store_it,
+        temperature=req.temperature if req.temperature is not None else 1.0,
+        text=text,
+        tool_choice=req.tool_choice if req.tool_choice is not None else "auto",
+        tools=tools,
+        top_logprobs=req.top_logprobs or 0,
+        top_p=req.top_p if req.top_p is not None else 1.0,
+        truncation=req.truncation or "disabled",
+        user=req.user,
+        metadata=req.metadata or {},
+    )
+
+
+def finish(resp: Response, conv: Conversation, cached: int, p: Planned) -> Response:
+    """The shell filled in with the planned output, usage and final status."""
+    done = msgspec.structs.replace(resp, output=p.output, usage=_usage(conv, cached, p))
+    if p.incomplete:
+        done.status = "incomplete"
+        done.incomplete_details = IncompleteDetails(reason="max_output_tokens")
+    else:
+        done.status = "completed"
+        done.completed_at = int(time.time())
+    return done
+
+
+def _answer_text(p: Planned) -> str:
+    parts = [p.text]
+    for item in p.output:
+        if isinstance(item, FunctionCallItem):
+            parts.append(item.name + " " + item.arguments)
+    return " ".join(x for x in parts if x)
+
+
+def _row(resp: Response, conv: Conversation, p: Planned | None) -> store.ResponseRow:
+    history = conv.text + ("\n" + _answer_text(p) if p is not None else "")
+    output_tokens = p.output_tokens if p is not None else 0
+    return store.ResponseRow(
+        id=resp.id,
+        created_at=resp.created_at,
+        status=resp.status,
+        model=resp.model,
+        previous_response_id=resp.previous_response_id,
+        body=_encode(resp),
+        input_items=_encode(conv.items),
+        history_text=history[-_HISTORY_CHARS:],
+        history_tokens=conv.tokens + output_tokens,
+    )
+
+
+# --- the endpoints ---------------------------------------------------------------------------------------------
+async def _conversation(ctx: SyntheticContext, req: ResponseCreateRequest, model: str,
+                        functions: list[FunctionTool]) -> Conversation:
+    items, turns, extra, after_tool = read_input(req)
+    history_text, history_tokens = "", 0
+    if req.previous_response_id is not None:
+        found = await store.get_history(_db(ctx), req.previous_response_id)
+        if found is None:
+            raise NotFoundError(
+                f"Previous response with id '{req.previous_response_id}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        history_text, history_tokens = found
+    tokens = history_tokens + REPLY_PRIMING + extra
+    for _, text in turns:
+        tokens += TOKENS_PER_MESSAGE + count_tokens(text)
+    if req.instructions:  # counted, and part of the prompt, but not what the answer is about
+        tokens += TOKENS_PER_MESSAGE + count_tokens(req.instructions)
+    if functions:
+        tokens += count_tokens(_encode(functions).decode())
+    last = next((text for role, text in reversed(turns) if role in ("user", "tool")), turns[-1][1] if turns else "")
+    text = "\n".join(t for _, t in turns)
+    if history_text:
+        text = history_text + "\n" + text
+
+    def pieces() -> list[str]:
+        out: list[str] = []
+        if req.instructions:
+            out.append("<|developer|>")
+            out.extend(tokenize(req.instructions))
+        if history_text:
+            out.extend(tokenize(history_text))
+        for role, t in turns:
+            out.append("<|" + role + "|>")
+            out.extend(tokenize(t))
+        return out
+
+    return Conversation(items=items, text=text[-_HISTORY_CHARS:], last_text=last, tokens=tokens, pieces=pieces,
+                        after_tool_output=after_tool, history_tokens=history_tokens)
+
+
+def _cached(ctx: SyntheticContext, conv: Conversation, model: str) -> int:
+    cached = observe_prompt(ctx, conv.tokens, conv.pieces, model)
+    # The earlier turns of a stored conversation are a literal prefix of this prompt: cached on OpenAI.
+    if conv.history_tokens >= MIN_CACHED:
+        cached = max(cached, conv.history_tokens // BLOCK * BLOCK)
+    return min(cached, conv.tokens)
+
+
+async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> Reply:
+    model = req.model or DEFAULT_MODEL
+    ctx.catalogue.require(model)
+    if req.background and req.store is False:
+        raise InvalidRequestError("Background responses must be stored: drop 'store': false.", param="store")
+    functions, tools = read_tools(req)
+    text = read_format(req)
+    conv = await _conversation(ctx, req, model, functions)
+    cached = _cached(ctx, conv, model)
+    # temperature 0 without a seed is greedy decoding: the same input gives the same answer.
+    seed = req.seed if req.seed is not None else (0 if req.temperature == 0 else None)
+    rng = T.make_rng(seed, model, req.instructions or "", conv.text)
+    planned = plan(req, model, conv, functions, text.format, rng)
+    store_it = bool(req.store or req.background)
+    shell = _shell(req, model, text, tools, store_it)
+    final = finish(shell, conv, cached, planned)
+    if req.stream:
+        from fakeai.modes.synthetic.response_events import stream_response
+
+        stats = StreamStats()
+        persist = (lambda: store.insert_response(_db(ctx), _row(final, conv, planned))) if store_it else None
+        events = stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, persist)
+        return EventStream(events=events, stats=stats)
+    if req.background:
+        shell.status = "queued"
+        await store.insert_response(_db(ctx), _row(shell, conv, None))
+        task = asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+        return Body(content=_encode(shell))
+    if ctx.latency.enabled:
+        await ctx.latency.sleep_total(planned.output_tokens, conv.tokens, cached)
+    if store_it:
+        await store.insert_response(_db(ctx), _row(final, conv, planned))
+    return Body(content=_encode(final), tokens=planned.output_tokens)
+
+
+async def _run_background(ctx: SyntheticContext, shell: Response, final: Response, conv: Conversation,
+                          cached: int, planned: Planned) -> None:
+    db = _db(ctx)
+    try:
+        await asyncio.sleep(0)  # let the queued answer go out first
+        running = msgspec.structs.replace(shell, status="in_progress")
+        if not await store.update_response(db, shell.id, status="in_progress", body=_encode(running)):
+            return  # deleted (or cancelled) meanwhile
+        if ctx.latency.enabled:
+            await ctx.latency.sleep_total(planned.output_tokens, conv.tokens, cached)
+        row = _row(final, conv, planned)
+        await store.update_response(db, shell.id, status=final.status, body=row.body,
+                                    history_text=row.history_text, history_tokens=row.history_tokens)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - a background task has nobody to report to but the log
+        log.exception("background response %s failed", shell.id)
+
+
+async def retrieve_response(ctx: SyntheticContext, response_id: str) -> Body:
+    body = await store.get_response_body(_db(ctx), response_id)
+    if body is None:
+        raise _missing(response_id)
+    return Body(content=body)
+
+
+async def delete_response(ctx: SyntheticContext, response_id: str) -> Body:
+    if not await store.delete_response(_db(ctx), response_id):
+        raise _missing(response_id)
+    return Body(content=_encode(ResponseDeleted(id=response_id)))
+
+
+async def list_input_items(ctx: SyntheticContext, response_id: str, *, limit: str | None, after: str | None,
+                           order: str | None) -> Body:
+    try:
+        count = 20 if limit is None else int(limit)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 100:
+        raise InvalidRequestError("Invalid value for 'limit': expected an integer between 1 and 100.", param="limit")
+    if order not in (None, "asc", "desc"):
+        raise InvalidRequestError("Invalid value for 'order': expected 'asc' or 'desc'.", param="order")
+    raw = await store.get_input_items(_db(ctx), response_id)
+    if raw is None:
+        raise _missing(response_id)
+    items = _decode_items(raw)
+    if order != "asc":
+        items.reverse()  # newest first, OpenAI's default
+    if after:
+        ids = [item.get("id") for item in items]
+        if after not in ids:
+            raise InvalidRequestError(f"Invalid value for 'after': no item '{after}' in this response.", param="after")
+        items = items[ids.index(after) + 1 :]
+    page = items[:count]
+    return Body(content=_encode(ItemList(
+        data=page, has_more=len(items) > count,
+        first_id=page[0].get("id") if page else None, last_id=page[-1].get("id") if page else None,
+    )))
+
+
+def _missing(response_id: str) -> NotFoundError:
+    return NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
+
+
+def _db(ctx: SyntheticContext):  # noqa: ANN202 - fakeai.store.Database
+    if ctx.db is None:  # pragma: no cover - the runtime always builds one
+        raise RuntimeError("the Responses API needs a database")
+    return ctx.db
