@@ -48,7 +48,7 @@ async def read_exchange(request: Request, *, limit: int | None = None) -> Exchan
     return Exchange(
         method=request.method,
         path=request.scope["path"],
-        query=request.query_params.multi_items() if query else [],
+        query=list(request.query_params.multi_items()) if query else [],
         headers=dict(request.headers),
         body=body,
         base_url=_base_url(request),
