@@ -47,6 +47,8 @@ async def save_images(db: Database, rows: list[StoredImage], now: int) -> None:
     """Insert ``rows`` and sweep images that expired by ``now``, in one transaction."""
     async with db.sessions.begin() as session:
         await session.execute(delete(images).where(images.c.expires_at <= now))
+        if not rows:
+            return
         await session.execute(
             insert(images),
             [

@@ -1,0 +1,130 @@
+import base64
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from fakeai.errors import InvalidRequestError
+from fakeai.modes.synthetic.embeddings import (
+    DEFAULT_DIMENSIONS,
+    _check_inputs,
+    _encode,
+    embed_texts,
+    model_dimensions,
+)
+from fakeai.schemas.embeddings import EmbeddingRequest
+
+MODEL = "text-embedding-3-small"
+
+
+def cos(a, b) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.mark.parametrize(
+    ("model", "size"),
+    [
+        ("sentence-transformers/all-mpnet-base-v2", 768),
+        ("text-embedding-3-small", 1536),
+        ("text-embedding-3-large", 3072),
+        ("text-embedding-ada-002", 1536),
+        ("nvidia/nv-embedqa-e5-v5", 1024),
+        ("some/unknown-model", DEFAULT_DIMENSIONS),
+    ],
+)
+def test_sizes_per_model_and_unit_length(model, size):
+    assert model_dimensions(model) == size
+    vectors = embed_texts(model, ["hello world", "a much longer sentence about nothing in particular", "!!"])
+    assert vectors.shape == (3, size)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_same_text_same_vector_whatever_the_batch():
+    text = "The quick brown fox jumps over the lazy dog"
+    alone = embed_texts(MODEL, [text])[0]
+    padded = embed_texts(MODEL, ["short", text, "word " * 900, *[f"filler {i}" for i in range(300)]])[1]
+    assert np.array_equal(alone, padded)  # bit for bit, not just close
+    assert not np.array_equal(alone, embed_texts("text-embedding-3-large", [text])[0][:1536])
+
+
+def test_deterministic_across_processes():
+    # A fresh interpreter with another hash seed must produce the very same bytes.
+    code = (
+        "from fakeai.modes.synthetic.embeddings import embed_texts;import hashlib,sys;"
+        "sys.stdout.write(hashlib.sha256(embed_texts('text-embedding-3-small',['alpha beta','gamma']).tobytes()).hexdigest())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "12345"}
+    ).stdout
+    import hashlib
+
+    assert out == hashlib.sha256(embed_texts(MODEL, ["alpha beta", "gamma"]).tobytes()).hexdigest()
+
+
+def test_shared_words_are_closer_than_unrelated_texts():
+    pairs = [
+        ("machine learning with neural networks", "neural networks for machine translation", "bananas are yellow fruit"),
+        ("the cat sat on the mat", "a cat on a mat", "quarterly revenue grew eleven percent"),
+        ("python programming language", "programming in python is fun", "the weather in paris is rainy"),
+        ("stock market crash", "market prices crash", "how to bake sourdough bread"),
+    ]
+    for anchor, related, unrelated in pairs:
+        a, r, u = embed_texts(MODEL, [anchor, related, unrelated])
+        assert cos(a, r) > cos(a, u) + 0.2, (anchor, cos(a, r), cos(a, u))
+        assert abs(cos(a, u)) < 0.2
+    # Same words in another order: close but not identical (the whole-text component).
+    a, b = embed_texts(MODEL, ["red green blue", "blue green red"])
+    assert 0.8 < cos(a, b) < 0.9999
+
+
+def test_dimensions_is_the_renormalised_prefix():
+    full = embed_texts(MODEL, ["dimension check"])[0]
+    short = embed_texts(MODEL, ["dimension check"], 256)[0]
+    assert short.shape == (256,)
+    np.testing.assert_allclose(short, full[:256] / np.linalg.norm(full[:256]), rtol=1e-5, atol=1e-6)
+    odd = embed_texts(MODEL, ["dimension check"], 100)[0]
+    assert odd.shape == (100,) and abs(np.linalg.norm(odd) - 1) < 1e-5
+
+
+def test_token_arrays_embed_and_differ_from_each_other():
+    one, two, same = embed_texts(MODEL, [[1, 2, 3], [4, 5, 6], [1, 2, 3]])
+    assert np.array_equal(one, same)
+    assert cos(one, two) < 0.3
+    assert cos(*embed_texts(MODEL, [[1, 2, 3, 4], [1, 2, 3, 9]])) > 0.5
+
+
+def test_input_shapes_and_errors():
+    assert _check_inputs("hi") == (["hi"], [1])
+    assert _check_inputs([1, 2, 3]) == ([[1, 2, 3]], [3])
+    assert _check_inputs([[1, 2], [3]]) == ([[1, 2], [3]], [2, 1])
+    assert _check_inputs(["a b", "c"])[1] == [2, 1]
+    for bad in ([], [1, "a"], ["a", [1]], [""], [[]], "", ["x"] * 2049, "word " * 9000):
+        with pytest.raises(InvalidRequestError) as info:
+            _check_inputs(bad)
+        assert info.value.param == "input"
+
+
+def test_base64_round_trip_is_little_endian_float32():
+    vectors = embed_texts(MODEL, ["one", "two"])
+    import msgspec
+
+    body = msgspec.json.decode(_encode(EmbeddingRequest(model=MODEL, input="x", encoding_format="base64"), vectors, 2))
+    assert body["usage"] == {"prompt_tokens": 2, "total_tokens": 2}
+    for i, item in enumerate(body["data"]):
+        assert item["index"] == i and item["object"] == "embedding"
+        decoded = np.frombuffer(base64.b64decode(item["embedding"]), dtype="<f4")
+        assert np.array_equal(decoded, vectors[i])
+    floats = msgspec.json.decode(_encode(EmbeddingRequest(model=MODEL, input="x"), vectors, 2))["data"]
+    np.testing.assert_allclose(floats[1]["embedding"], vectors[1], atol=1e-8)
+
+
+def test_batch_of_2048_is_fast():
+    texts = [f"passage {i} about topic {i % 37} and retrieval with vectors" for i in range(2048)]
+    started = time.perf_counter()
+    vectors = embed_texts(MODEL, texts)
+    elapsed = time.perf_counter() - started
+    assert vectors.shape == (2048, 1536)
+    assert elapsed < 3.0, elapsed  # ~0.15 s on one core; generous for a loaded CI machine
