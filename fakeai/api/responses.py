@@ -1,4 +1,5 @@
-"""The Responses API: POST /v1/responses, GET/DELETE /v1/responses/{id}, GET .../input_items."""
+"""The Responses API: POST /v1/responses, GET/DELETE /v1/responses/{id}, POST .../cancel,
+GET .../input_items."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fakeai.modes.synthetic import responses as synthetic
 from fakeai.schemas import decode_json
 from fakeai.schemas.responses import ResponseCreateRequest
 
-__all__ = ["HANDLERS", "create_response", "delete_response", "list_input_items", "retrieve_response"]
+__all__ = ["HANDLERS", "cancel_response", "create_response", "delete_response", "list_input_items", "retrieve_response"]
 
 _DECODER = msgspec.json.Decoder(ResponseCreateRequest)
 
@@ -40,6 +41,14 @@ async def retrieve_response(request: Request, response_id: str) -> Response:
     return to_response(request, reply)
 
 
+@post("/responses/{response_id:str}/cancel", status_code=200)
+async def cancel_response(request: Request, response_id: str) -> Response:
+    runtime = runtime_of(request)
+    exchange = await read_exchange(request)
+    reply = await runtime.dispatcher.handle(exchange, lambda: synthetic.cancel_response(runtime.synthetic, response_id))
+    return to_response(request, reply)
+
+
 @delete("/responses/{response_id:str}", status_code=200)
 async def delete_response(request: Request, response_id: str) -> Response:
     runtime = runtime_of(request)
@@ -62,4 +71,4 @@ async def list_input_items(request: Request, response_id: str) -> Response:
     return to_response(request, reply)
 
 
-HANDLERS = [create_response, retrieve_response, delete_response, list_input_items]
+HANDLERS = [create_response, retrieve_response, cancel_response, delete_response, list_input_items]

@@ -60,12 +60,16 @@ async def insert_response(db: Database, row: ResponseRow) -> None:
         await session.execute(insert(responses).values(**{name: getattr(row, name) for name in ResponseRow.__slots__}))
 
 
-async def update_response(db: Database, response_id: str, *, status: str, body: bytes, **extra: object) -> bool:
-    """Replace a stored response's body (a background response moving on); False when it was deleted."""
+async def update_response(
+    db: Database, response_id: str, *, status: str, body: bytes, only_from: tuple[str, ...] = (), **extra: object
+) -> bool:
+    """Replace a stored response's body (a background response moving on); False when it was deleted or,
+    with ``only_from``, when its status had already moved elsewhere (cancelled meanwhile)."""
+    query = update(responses).where(responses.c.id == response_id)
+    if only_from:
+        query = query.where(responses.c.status.in_(only_from))
     async with db.sessions.begin() as session:
-        result = await session.execute(
-            update(responses).where(responses.c.id == response_id).values(status=status, body=body, **extra)
-        )
+        result = await session.execute(query.values(status=status, body=body, **extra))
     return bool(result.rowcount)
 
 

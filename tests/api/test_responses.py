@@ -251,3 +251,26 @@ def test_stream_function_call_events(api):
     assert args == done["arguments"]
     jsonschema.validate(json.loads(args), WEATHER["parameters"])
     assert kinds[-2:] == ["response.output_item.done", "response.completed"]
+
+
+def test_cancel_background_response(make_client):
+    slow = make_client(itl_ms=20)  # ~a few seconds of simulated generation: time to cancel it
+    resp = create(slow, input="A very long report", background=True)
+    r = slow.post(f"/v1/responses/{resp['id']}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    time.sleep(0.1)
+    assert slow.get(f"/v1/responses/{resp['id']}").json()["status"] == "cancelled"  # the task did not finish it
+    plain = create(slow, input="x", store=True, max_output_tokens=2)
+    r = slow.post(f"/v1/responses/{plain['id']}/cancel")
+    assert r.status_code == 400 and "background" in r.json()["error"]["message"]
+    assert slow.post("/v1/responses/resp_nope/cancel").status_code == 404
+
+
+def test_latency_options_apply(make_client):
+    slow = make_client(ttft_ms=150)
+    started = time.perf_counter()
+    create(slow, input="hello", max_output_tokens=3)
+    assert time.perf_counter() - started >= 0.15
+    started = time.perf_counter()
+    r = slow.post("/v1/responses", json={"model": "gpt-4o", "input": "hello", "stream": True, "max_output_tokens": 3})
+    assert r.status_code == 200 and time.perf_counter() - started >= 0.15

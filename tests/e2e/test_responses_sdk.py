@@ -195,3 +195,4 @@ def test_background(client):
         r = client.responses.retrieve(r.id)
     strict(r)
     assert r.status == "completed" and r.output_text and r.usage.output_tokens > 0
+    assert client.responses.cancel(r.id).status == "completed"  # finished already: returned as it is

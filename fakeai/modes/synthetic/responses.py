@@ -54,6 +54,7 @@ from fakeai.schemas.responses import (
 from fakeai.store import responses as store
 
 __all__ = [
+    "cancel_response",
     "create_response",
     "delete_response",
     "list_input_items",
@@ -63,10 +64,12 @@ __all__ = [
 log = logging.getLogger("fakeai")
 _encode = msgspec.json.Encoder().encode
 _decode_items = msgspec.json.Decoder(list[dict[str, Any]]).decode
+_decode_response = msgspec.json.Decoder(Response).decode
 _HISTORY_CHARS = 4000  # what topic_words looks at; older turns do not steer the next answer
 _TOOL_CHOICES = ("none", "auto", "required")
-# Background responses still running in this worker; held so the loop does not drop them.
-_BACKGROUND: set[asyncio.Task] = set()
+_RUNNING = ("queued", "in_progress")
+# Background responses still running in this worker, by id; held so the loop does not drop them.
+_BACKGROUND: dict[str, asyncio.Task] = {}
 
 
 # --- reading the request -------------------------------------------------------------------------------------
@@ -502,8 +505,8 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
         shell.status = "queued"
         await store.insert_response(_db(ctx), _row(shell, conv, None))
         task = asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned))
-        _BACKGROUND.add(task)
-        task.add_done_callback(_BACKGROUND.discard)
+        _BACKGROUND[shell.id] = task
+        task.add_done_callback(lambda _: _BACKGROUND.pop(shell.id, None))
         return Body(content=_encode(shell))
     if ctx.latency.enabled:
         await ctx.latency.sleep_total(planned.output_tokens, conv.tokens, cached)
@@ -518,12 +521,13 @@ async def _run_background(ctx: SyntheticContext, shell: Response, final: Respons
     try:
         await asyncio.sleep(0)  # let the queued answer go out first
         running = msgspec.structs.replace(shell, status="in_progress")
-        if not await store.update_response(db, shell.id, status="in_progress", body=_encode(running)):
-            return  # deleted (or cancelled) meanwhile
+        if not await store.update_response(db, shell.id, status="in_progress", body=_encode(running),
+                                           only_from=("queued",)):
+            return  # deleted or cancelled meanwhile
         if ctx.latency.enabled:
             await ctx.latency.sleep_total(planned.output_tokens, conv.tokens, cached)
         row = _row(final, conv, planned)
-        await store.update_response(db, shell.id, status=final.status, body=row.body,
+        await store.update_response(db, shell.id, status=final.status, body=row.body, only_from=_RUNNING,
                                     history_text=row.history_text, history_tokens=row.history_tokens)
     except asyncio.CancelledError:
         raise
@@ -535,6 +539,28 @@ async def retrieve_response(ctx: SyntheticContext, response_id: str) -> Body:
     body = await store.get_response_body(_db(ctx), response_id)
     if body is None:
         raise _missing(response_id)
+    return Body(content=body)
+
+
+async def cancel_response(ctx: SyntheticContext, response_id: str) -> Body:
+    """Stop a background response that has not finished; a finished one is returned as it is."""
+    db = _db(ctx)
+    body = await store.get_response_body(db, response_id)
+    if body is None:
+        raise _missing(response_id)
+    resp = _decode_response(body)
+    if not resp.background:
+        raise InvalidRequestError("Only responses created with background=true can be cancelled.",
+                                  param="response_id")
+    if resp.status in _RUNNING:
+        resp.status = "cancelled"
+        body = _encode(resp)
+        if await store.update_response(db, response_id, status="cancelled", body=body, only_from=_RUNNING):
+            task = _BACKGROUND.pop(response_id, None)
+            if task is not None:
+                task.cancel()
+        else:  # it finished (or was deleted) in between: answer with what is stored now
+            return await retrieve_response(ctx, response_id)
     return Body(content=body)
 
 
