@@ -79,13 +79,19 @@ def test_function_calls_and_tool_output_round_trip(client):
     [call] = [o for o in r.output if o.type == "function_call"]
     assert isinstance(call, ResponseFunctionToolCall)
     jsonschema.validate(json.loads(call.arguments), WEATHER["parameters"])
-    follow = client.responses.create(model="gpt-4o", tools=[WEATHER], input=[
+    follow = client.responses.create(model="gpt-4o", tools=[WEATHER], store=True, input=[
         {"role": "user", "content": "What's the weather in Lima?"},
         {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
         {"type": "function_call_output", "call_id": call.call_id, "output": '{"temp": 21}'},
     ])
     strict(follow)
     assert follow.output_text and not [o for o in follow.output if o.type == "function_call"]
+    items = list(client.responses.input_items.list(follow.id, order="asc"))
+    assert [type(i).__name__ for i in items] == [
+        "ResponseInputMessageItem", "ResponseFunctionToolCallItem", "ResponseFunctionToolCallOutputItem"]
+    for item in items:
+        ITEMS.validate_python(item.to_dict())
+    assert items[2].call_id == call.call_id and items[2].output == '{"temp": 21}'
 
 
 def test_parse_with_json_schema(client):
