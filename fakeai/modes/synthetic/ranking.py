@@ -43,9 +43,9 @@ MAX_PAIR_TOKENS = 512  # query + passage, as NIM's rerankqa models allow
 MAX_PASSAGES = 1000
 LOGIT_FLOOR = -10.0  # an unrelated passage
 LOGIT_SPAN = 20.0  # a perfect match approaches LOGIT_FLOOR + LOGIT_SPAN
-COVERAGE_WEIGHT = 2.0
+COVERAGE_WEIGHT = 3.0
 # Unrelated synthetic embeddings have |cosine| < 0.2, so this orders passages without shared words and
-# cannot outweigh one shared word (worth > 0.6 of a logit for queries of up to 20 words).
+# cannot outweigh one shared word (worth about a logit or more, for queries of up to 20 words).
 COSINE_WEIGHT = 0.25
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -113,7 +113,7 @@ def score(query: str, passages: list[str], model: str = DEFAULT_MODEL) -> np.nda
         bm25 += weight * idf * tf * (BM25_K1 + 1.0) / (tf + norm)
         covered += weight * (tf > 0)
     # Coverage (the share of the query's words present) keeps a match worth at least
-    # 2 / words_in_query before saturation, however common the word or long the passage.
+    # 3 / words_in_query before saturation, however common the word or long the passage.
     relevance = bm25 + COVERAGE_WEIGHT * covered / max(query_weight, 1.0)
     vectors = embed_texts(RANKER_SPACE + ":" + model, [query, *passages], 256)
     cosine = (vectors[1:] @ vectors[0]).astype(np.float64)
