@@ -209,14 +209,25 @@ def _decode_event(event: dict[str, Any], data_encoding: str | None) -> bytes:
 
 
 def _common_data_encoding(frames: list[tuple[float, bytes]]) -> str:
-    counts: dict[str, int] = {}
+    """The serialisation that reproduces the most of a stream's events (an ASCII-only event is
+    reproduced by several; the one that also fits the others wins, so few events need their own)."""
+    counts = dict.fromkeys(JSON_FORMS, 0)
     for _, frame in frames[:50]:
         match = _EVENT.match(frame)
-        if match is not None:
-            encoded = encode_value(match.group(2))
-            if encoded.encoding in JSON_FORMS:
-                counts[encoded.encoding] = counts.get(encoded.encoding, 0) + 1
-    return max(counts, key=counts.__getitem__) if counts else "json"
+        if match is None:
+            continue
+        data = match.group(2)
+        try:
+            value = _decode_json(data)
+        except msgspec.DecodeError:
+            continue
+        for name, form in JSON_FORMS.items():
+            try:
+                counts[name] += form(value) == data
+            except (TypeError, ValueError, OverflowError):
+                pass
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else "json"
 
 
 # -- rows <-> documents ----------------------------------------------------------------------------

@@ -269,7 +269,7 @@ def _print_cassette(document: dict[str, Any]) -> None:
                     str(index),
                     f"{event['t']:.1f}",
                     _text(event.get("event", "")),
-                    _text(repr(_delta(event)) if _delta(event) else ""),
+                    _text(_adds(event)),
                     _text(shown if len(shown) <= 100 else shown[:97] + "..."),
                 )
             console.print(table)
@@ -297,6 +297,13 @@ def _pretty_value(encoding: str, value: Any) -> str:
     if encoding == "base64":
         return f"<{len(value) * 3 // 4} bytes of binary data>"
     return value if len(value) <= 20_000 else value[:20_000] + f"... ({len(value)} characters)"
+
+
+def _adds(event: dict[str, Any]) -> str:
+    pieces = _delta(event)
+    if list(pieces) == [0]:
+        return json.dumps(pieces[0], ensure_ascii=False)
+    return " ".join(f"[{i}]{json.dumps(t, ensure_ascii=False)}" for i, t in sorted(pieces.items()))
 
 
 def _delta(event: dict[str, Any]) -> dict[int, str]:

@@ -1,4 +1,176 @@
-"""The pytest plugin (registered through the ``pytest11`` entry point).
+"""The pytest plugin (registered through the ``pytest11`` entry point): record once, replay in CI.
 
-Filled in by the cassette workflow work; an installed FakeAI must always load cleanly here.
+A session fixture ``fakeai_server`` starts FakeAI on a free 127.0.0.1 port and yields an object
+with ``.base_url`` (ending in ``/v1``), ``.client`` (a ready ``openai.OpenAI``, ``max_retries=0``),
+``.api_key``, ``.mode`` and ``.cassettes``. What it does depends on::
+
+    --fakeai-mode synthetic|record|replay   default: replay, or synthetic when the cassette
+                                            directory is missing or holds no cassette files
+    --fakeai-cassettes DIR                  default: the ``fakeai_cassettes`` ini value, else
+                                            ``cassettes`` (relative to the rootdir)
+    --fakeai-upstream URL                   where record mode records from (or FAKEAI_UPSTREAM)
+    --fakeai-serve-args "..."               extra ``fakeai serve`` flags, e.g. "--match-ignore user"
+
+- **record**: FakeAI records from the upstream into a fresh temporary database; when the session
+  ends the cassettes are exported into DIR (one reviewable JSON file per request, see
+  ``fakeai.cassette_files``). The upstream key comes from ``FAKEAI_UPSTREAM_API_KEY``.
+- **replay**: FakeAI loads DIR (``fakeai serve --mode replay --cassettes DIR``) and never touches
+  the network. A request that was not recorded fails the test: the openai SDK raises
+  ``openai.NotFoundError`` whose ``code`` is ``cassette_not_found``, and this plugin adds a
+  "fakeai cassette miss" section to the failure with the server's message (the request hash and
+  the nearest recorded request with the fields that differ).
+
+Nothing heavy is imported until the fixture is used, so test runs that don't use it pay nothing.
 """
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["FakeAIServer", "fakeai_server"]
+
+MODES = ("synthetic", "record", "replay")
+MISS_CODE = "cassette_not_found"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fakeai", "FakeAI server for tests (the fakeai_server fixture)")
+    group.addoption(
+        "--fakeai-mode",
+        choices=MODES,
+        default=None,
+        help="synthetic, record or replay (default: replay, or synthetic when the cassette directory is empty).",
+    )
+    group.addoption("--fakeai-cassettes", default=None, metavar="DIR", help="Exported cassette directory.")
+    group.addoption("--fakeai-upstream", default=None, metavar="URL", help="Upstream base URL for record mode.")
+    group.addoption(
+        "--fakeai-serve-args", default=None, metavar="ARGS", help="Extra 'fakeai serve' flags (one shell string)."
+    )
+    parser.addini("fakeai_cassettes", "Cassette directory for the fakeai_server fixture.", default="cassettes")
+    parser.addini("fakeai_upstream", "Upstream base URL for --fakeai-mode record.", default="")
+
+
+class FakeAIServer:
+    """What ``fakeai_server`` yields."""
+
+    def __init__(self, process: Any, mode: str, cassettes: Path) -> None:
+        self.process = process  # fakeai.testing.ServerProcess
+        self.mode = mode
+        self.cassettes = cassettes
+        self.base_url: str = process.base_url
+        self.api_key: str = process.api_key
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """A ready ``openai.OpenAI`` for this server (``max_retries=0``: a miss fails at once)."""
+        if self._client is None:
+            self._client = self.process.client()
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"<FakeAIServer {self.mode} {self.base_url} cassettes={self.cassettes}>"
+
+
+def _has_cassettes(directory: Path) -> bool:
+    return directory.is_dir() and any(directory.rglob("*.json"))
+
+
+def _settings(config: pytest.Config) -> tuple[str, Path, str | None, list[str]]:
+    option = config.getoption("--fakeai-cassettes")
+    if option:
+        cassettes = Path(option).resolve()
+    else:
+        cassettes = (config.rootpath / (config.getini("fakeai_cassettes") or "cassettes")).resolve()
+    upstream = config.getoption("--fakeai-upstream") or config.getini("fakeai_upstream") or os.environ.get(
+        "FAKEAI_UPSTREAM"
+    )
+    mode = config.getoption("--fakeai-mode") or ("replay" if _has_cassettes(cassettes) else "synthetic")
+    extra = shlex.split(config.getoption("--fakeai-serve-args") or "")
+    return mode, cassettes, upstream or None, extra
+
+
+@pytest.fixture(scope="session")
+def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A FakeAI server for the whole session; see the module docstring for the options."""
+    from fakeai.testing import ServerProcess
+
+    mode, cassettes, upstream, extra = _settings(request.config)
+    args = ["--mode", mode, *extra]
+    env: dict[str, str] = {}
+    if mode == "record":
+        if not upstream:
+            pytest.fail("--fakeai-mode record needs --fakeai-upstream URL (or FAKEAI_UPSTREAM)", pytrace=False)
+        args += ["--upstream", upstream]
+        if os.environ.get("FAKEAI_UPSTREAM_API_KEY"):
+            env["FAKEAI_UPSTREAM_API_KEY"] = os.environ["FAKEAI_UPSTREAM_API_KEY"]
+    elif mode == "replay":
+        if not cassettes.is_dir():
+            pytest.fail(f"--fakeai-mode replay: no cassette directory at {cassettes}", pytrace=False)
+        args += ["--cassettes", str(cassettes)]
+    db = tmp_path_factory.mktemp("fakeai") / "fakeai.db"
+    process = ServerProcess(*args, db=str(db), env=env)
+    try:
+        process.start()
+    except RuntimeError as exc:
+        pytest.fail(f"FakeAI ({mode} mode) did not start: {exc}", pytrace=False)
+    server = FakeAIServer(process, mode, cassettes)
+    try:
+        yield server
+    finally:
+        if server._client is not None:
+            server._client.close()
+        process.stop()
+        if mode == "record":
+            _export(str(db), cassettes)
+
+
+def _export(db: str, cassettes: Path) -> None:
+    from fakeai.cassette_files import export_directory
+    from fakeai.settings import Settings
+    from fakeai.store.cassette_admin import CassetteAdmin
+
+    with CassetteAdmin(Settings(db=db).db_url) as admin:
+        result = export_directory(admin, cassettes)
+    sys.stderr.write(
+        f"\nfakeai: recorded {result.cassettes} cassettes into {cassettes} "
+        f"({result.written} written, {result.unchanged} unchanged)\n"
+    )
+
+
+# -- a replay miss, told clearly -------------------------------------------------------------------
+
+
+def _miss(exc: BaseException | None) -> str | None:
+    """The server's message if ``exc`` (or what caused it) is a replay miss from the openai SDK."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if getattr(exc, "code", None) == MISS_CODE:
+            body = getattr(exc, "body", None)
+            if isinstance(body, dict) and isinstance(body.get("message"), str):
+                return body["message"]
+            return str(exc)
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+    report = yield
+    if call.excinfo is not None and "openai" in sys.modules:
+        message = _miss(call.excinfo.value)
+        if message is not None:
+            report.sections.append(
+                (
+                    "fakeai cassette miss",
+                    f"{message}\nRecord it with: pytest --fakeai-mode record --fakeai-upstream URL",
+                )
+            )
+    return report
