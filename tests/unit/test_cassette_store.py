@@ -1,0 +1,92 @@
+"""The cassette repository on a real SQLite file: episodes, lookups, bookkeeping, bulk insert."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from fakeai.store import Database, upgrade_database
+from fakeai.store import cassettes as store
+
+
+@pytest.fixture
+def db(tmp_path):  # noqa: ANN201
+    url = "sqlite+aiosqlite:///" + str(tmp_path / "c.db")
+    upgrade_database(url)
+    database = Database(url)
+    yield database
+    asyncio.run(database.dispose())
+
+
+def make(key: str = "a" * 64, **fields) -> store.Cassette:  # noqa: ANN003
+    values = {"method": "POST", "path": "/v1/chat/completions", "request": b'{"x":1}', "status": 200, "body": b"{}"}
+    values.update(fields)
+    return store.Cassette(key=key, **values)
+
+
+def test_episodes_are_numbered_and_returned_in_order(db) -> None:  # noqa: ANN001
+    async def run() -> None:
+        assert await store.insert(db, make(body=b"first")) == 0
+        events = [(12.5, b"data: 1\n\n"), (30.0, b"data: [DONE]\n\n")]
+        assert await store.insert(db, make(body=None, stream=True, events=events)) == 1
+        episodes = await store.lookup_episodes(db, "a" * 64)
+        assert [c.episode for c in episodes] == [0, 1]
+        assert episodes[0].body == b"first" and episodes[0].events is None
+        assert episodes[1].events == events and episodes[1].body is None and episodes[1].stream
+        assert episodes[1].size == len(b"data: 1\n\ndata: [DONE]\n\n")
+        assert (await store.lookup(db, "a" * 64, 1)).events == events
+        assert await store.lookup(db, "a" * 64, 2) is None
+        assert await store.lookup_episodes(db, "b" * 64) == []
+
+    asyncio.run(run())
+
+
+def test_concurrent_inserts_of_one_key_get_distinct_episodes(db) -> None:  # noqa: ANN001
+    async def run() -> None:
+        numbers = await asyncio.gather(*[store.insert(db, make()) for _ in range(30)])
+        assert sorted(numbers) == list(range(30))
+        distinct = await asyncio.gather(*[store.insert(db, make(key=f"{i:064x}")) for i in range(30)])
+        assert set(distinct) == {0}
+        assert await store.count(db) == 60
+
+    asyncio.run(run())
+
+
+def test_touch_list_find_recent_and_delete(db) -> None:  # noqa: ANN001
+    async def run() -> None:
+        await store.insert(db, make(model="m1"))
+        await store.insert(db, make(key="ab" + "0" * 62, model="m2", status=400, method="GET", path="/v1/models"))
+        used = dt.datetime(2026, 1, 2, 3, 4, 5)
+        await store.touch(db, {("a" * 64, 0): (3, used)})
+        await store.touch(db, {("a" * 64, 0): (2, used)})
+        (info,) = await store.list_cassettes(db, model="m1")
+        assert (info.hits, info.last_used_at, info.stream) == (5, used, False)
+        assert [i.status for i in await store.list_cassettes(db, status=400)] == [400]
+        assert len(await store.list_cassettes(db, path="/v1/models")) == 1
+        assert await store.find_keys(db, "a") == ["a" * 64, "ab" + "0" * 62]
+        assert await store.find_keys(db, "AB") == ["ab" + "0" * 62]
+        assert await store.recent_requests(db, "POST", "/v1/chat/completions") == [("a" * 64, b'{"x":1}')]
+        assert await store.delete_cassettes(db) == 0  # no criterion, nothing deleted
+        assert await store.delete_cassettes(db, keys=["a" * 64]) == 1
+        future = dt.datetime.now() + dt.timedelta(days=1)
+        assert await store.delete_cassettes(db, older_than=future) == 1
+        assert await store.count(db) == 0
+
+    asyncio.run(run())
+
+
+def test_bulk_insert_keeps_episodes(db) -> None:  # noqa: ANN001
+    async def run() -> None:
+        items = (make(key=f"{i // 2:064x}", episode=i % 2, body=b"%d" % i) for i in range(1000))
+        assert await store.bulk_insert(db, items, batch=300) == 1000
+        episodes = await store.lookup_episodes(db, f"{7:064x}")
+        assert [(c.episode, c.body) for c in episodes] == [(0, b"14"), (1, b"15")]
+
+    asyncio.run(run())
+
+
+def test_event_blob_round_trip() -> None:
+    events = [(0.0, b"data: a\n\n"), (1.2345, b"event: x\ndata: b\n\n")]
+    assert store.unpack_events(store.pack_events(events)) == [(0.0, b"data: a\n\n"), (1.234, b"event: x\ndata: b\n\n")]
