@@ -34,7 +34,7 @@ HASH = "x-fakeai-request-hash"
 class Dispatcher:
     def __init__(self, settings: Settings, db: Database | None = None, metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self.mode = settings.mode
+        self.mode = Mode(settings.mode)
         self.db = db
         self.metrics = metrics
         self.keys = KeyConfig.from_settings(settings)
@@ -89,7 +89,7 @@ class Dispatcher:
             count("hits")
             return self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
         count("misses")
-        on_miss = self.settings.on_miss
+        on_miss = OnMiss(self.settings.on_miss)
         if on_miss is OnMiss.SYNTHETIC:
             return await self.synthesize(exchange, synthetic, request)
         if on_miss is OnMiss.RECORD:
@@ -107,7 +107,7 @@ class Dispatcher:
     async def start(self) -> None:
         """Open long-lived resources: the pooled upstream client, the replay cache."""
         settings = self.settings
-        needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and settings.on_miss is OnMiss.RECORD)
+        needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and OnMiss(settings.on_miss) is OnMiss.RECORD)
         if self.mode is not Mode.SYNTHETIC and self.db is None:
             raise RuntimeError("record and replay need a database")
         if needs_upstream:
