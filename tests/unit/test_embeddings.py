@@ -9,12 +9,14 @@ import pytest
 from fakeai.errors import InvalidRequestError
 from fakeai.modes.synthetic.embeddings import (
     DEFAULT_DIMENSIONS,
+    FRAGMENTS,
     _check_inputs,
     _encode,
+    _Fragments,
     embed_texts,
     model_dimensions,
 )
-from fakeai.schemas.embeddings import EmbeddingRequest
+from fakeai.schemas.embeddings import EmbeddingList
 
 MODEL = "text-embedding-3-small"
 
@@ -108,17 +110,36 @@ def test_input_shapes_and_errors():
 
 
 def test_base64_round_trip_is_little_endian_float32():
-    vectors = embed_texts(MODEL, ["one", "two"])
     import msgspec
 
-    body = msgspec.json.decode(_encode(EmbeddingRequest(model=MODEL, input="x", encoding_format="base64"), vectors, 2))
-    assert body["usage"] == {"prompt_tokens": 2, "total_tokens": 2}
-    for i, item in enumerate(body["data"]):
-        assert item["index"] == i and item["object"] == "embedding"
-        decoded = np.frombuffer(base64.b64decode(item["embedding"]), dtype="<f4")
+    vectors = embed_texts(MODEL, ["one", "two"])
+    body = msgspec.json.decode(_encode(MODEL, ["one", "two"], None, True, 2), type=EmbeddingList)
+    assert body.usage.prompt_tokens == body.usage.total_tokens == 2 and body.model == MODEL
+    for i, item in enumerate(body.data):
+        assert item.index == i and item.object == "embedding"
+        decoded = np.frombuffer(base64.b64decode(item.embedding), dtype="<f4")
         assert np.array_equal(decoded, vectors[i])
-    floats = msgspec.json.decode(_encode(EmbeddingRequest(model=MODEL, input="x"), vectors, 2))["data"]
-    np.testing.assert_allclose(floats[1]["embedding"], vectors[1], atol=1e-8)
+    floats = msgspec.json.decode(_encode(MODEL, ["one", "two"], None, False, 2), type=EmbeddingList).data
+    np.testing.assert_allclose(floats[1].embedding, vectors[1], atol=1e-8)
+
+
+def test_cached_fragments_are_the_fresh_ones_and_the_cache_is_bounded():
+    FRAGMENTS.items.clear()
+    FRAGMENTS.size = 0
+    texts = [f"cache probe {i}" for i in range(5)]
+    first = _encode(MODEL, texts[:3], 64, False, 9)
+    assert len(FRAGMENTS.items) == 3
+    # A batch mixing cached and new inputs equals one computed with nothing cached.
+    mixed = _encode(MODEL, texts[::-1], 64, False, 9)
+    FRAGMENTS.items.clear()
+    FRAGMENTS.size = 0
+    assert mixed == _encode(MODEL, texts[::-1], 64, False, 9)
+    assert first == _encode(MODEL, texts[:3], 64, False, 9)
+    small = _Fragments(budget=4000)
+    for i in range(100):
+        small.put(("m", None, "float", f"t{i}"), b"x" * 100)
+    assert small.size <= 4000 and ("m", None, "float", "t99") in small.items
+    assert small.get(("m", None, "float", "t0")) is None
 
 
 def test_batch_of_2048_is_fast():

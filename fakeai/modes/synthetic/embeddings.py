@@ -21,9 +21,11 @@ import asyncio
 import base64
 import hashlib
 import re
+import threading
 import zlib
-from math import sqrt
+from collections import OrderedDict
 from functools import lru_cache
+from math import sqrt
 
 import numpy as np
 
@@ -32,7 +34,7 @@ from fakeai.modes.base import Body
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.tokenizer import count_tokens
 from fakeai.schemas import encode_json
-from fakeai.schemas.embeddings import Embedding, EmbeddingList, EmbeddingRequest, EmbeddingUsage
+from fakeai.schemas.embeddings import EmbeddingRequest
 
 __all__ = ["DEFAULT_DIMENSIONS", "STOPWORDS", "STOPWORD_WEIGHT", "create_embeddings", "embed_texts", "model_dimensions"]
 
@@ -49,6 +51,7 @@ MAX_GROUP = 256  # inputs padded and summed together
 # Batches costing more than about a millisecond (tokens x dimensions) are computed in a thread, off the
 # event loop, so other requests keep flowing meanwhile.
 OFFLOAD_WORK = 2_000_000
+FRAGMENT_CACHE_BYTES = 32 * 1024 * 1024  # per worker
 
 DEFAULT_DIMENSIONS = 1024
 # Substring of the model id -> native size; first match wins, so longer names come first.
@@ -212,21 +215,84 @@ def _check_inputs(raw: str | list) -> tuple[list[str] | list[list[int]], list[in
     return items, counts
 
 
-def _encode(request: EmbeddingRequest, vectors: np.ndarray, prompt_tokens: int) -> bytes:
-    if request.encoding_format == "base64":
+class _Fragments:
+    """Encoded vectors (the JSON of one ``embedding`` value) by (model, dims, format, input): an LRU
+    bounded in bytes, so texts that come back (a load test's inputs, a re-indexed corpus) cost a lookup.
+    Vectors do not depend on the batch, so a cached fragment is exactly what a fresh one would be.
+    Locked: big batches are built in a worker thread while the event loop serves small ones."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self.items: OrderedDict[tuple, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: bytes) -> None:
+        cost = len(value) + _key_cost(key)
+        if cost > self.budget // 16:
+            return
+        with self.lock:
+            old = self.items.pop(key, None)
+            if old is not None:
+                self.size -= len(old) + _key_cost(key)
+            self.items[key] = value
+            self.size += cost
+            while self.size > self.budget:
+                old_key, old_value = self.items.popitem(last=False)
+                self.size -= len(old_value) + _key_cost(old_key)
+
+
+def _key_cost(key: tuple) -> int:
+    item = key[-1]
+    return 64 + (len(item) if isinstance(item, str) else 8 * len(item))
+
+
+FRAGMENTS = _Fragments(FRAGMENT_CACHE_BYTES)
+
+
+def _fragments(vectors: np.ndarray, base64_format: bool) -> list[bytes]:
+    if base64_format:
         # Little-endian float32, each row on its own: what the SDK's base64 parser decodes.
         little = vectors.astype("<f4", copy=False)
-        data = [
-            Embedding(embedding=base64.b64encode(row.tobytes()).decode("ascii"), index=i)
-            for i, row in enumerate(little)
-        ]
-    else:
-        # Rounded to 8 decimals, the JSON is half as long as float32's full double repr, with no loss
-        # a float32 consumer could see.
-        rows = np.round(vectors.astype(np.float64), 8).tolist()
-        data = [Embedding(embedding=row, index=i) for i, row in enumerate(rows)]
-    usage = EmbeddingUsage(prompt_tokens=prompt_tokens, total_tokens=prompt_tokens)
-    return encode_json(EmbeddingList(data=data, model=request.model, usage=usage))
+        return [b'"' + base64.b64encode(row.tobytes()) + b'"' for row in little]
+    # Rounded to 8 decimals, the JSON is half as long as float32's full double repr, with no loss a
+    # float32 consumer could see.
+    rows = np.round(vectors.astype(np.float64), 8)
+    return [encode_json(row.tolist()) for row in rows]
+
+
+def _encode(
+    model: str, items: list, dimensions: int | None, base64_format: bool, prompt_tokens: int
+) -> bytes:
+    """The response body (``EmbeddingList``'s shape), assembled from cached and fresh fragments."""
+    fmt = "base64" if base64_format else "float"
+    keys = [(model, dimensions, fmt, item if isinstance(item, str) else tuple(item)) for item in items]
+    fragments = [FRAGMENTS.get(key) for key in keys]
+    missing = [i for i, fragment in enumerate(fragments) if fragment is None]
+    if missing:
+        fresh = _fragments(embed_texts(model, [items[i] for i in missing], dimensions), base64_format)
+        for i, fragment in zip(missing, fresh):
+            fragments[i] = fragment
+            FRAGMENTS.put(keys[i], fragment)
+    data = b",".join(
+        b'{"object":"embedding","index":%d,"embedding":%s}' % (i, fragment) for i, fragment in enumerate(fragments)
+    )
+    return b"".join(
+        (
+            b'{"object":"list","data":[',
+            data,
+            b'],"model":',
+            encode_json(model),
+            b',"usage":{"prompt_tokens":%d,"total_tokens":%d}}' % (prompt_tokens, prompt_tokens),
+        )
+    )
 
 
 async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) -> Body:
@@ -242,7 +308,7 @@ async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) ->
     prompt_tokens = sum(counts)
 
     def build() -> bytes:
-        return _encode(request, embed_texts(request.model, items, dims), prompt_tokens)
+        return _encode(request.model, items, dims, request.encoding_format == "base64", prompt_tokens)
 
     big = prompt_tokens * (dims or native) > OFFLOAD_WORK
     content = await asyncio.to_thread(build) if big else build()

@@ -2,10 +2,10 @@
 
 A passage's logit is BM25 of the query's words in the passage (IDF taken over the passages of the
 request, so a word every passage has counts little), squashed into the range a cross-encoder
-reranker answers in (about -10 for unrelated text to +10 for a close match), plus a small term from
-the cosine of the synthetic embeddings that orders passages sharing no word deterministically.
+reranker answers in (about -10 for unrelated text to +10 for a close match), plus a small jitter
+from a crc32 of (model, query, passage) so passages sharing no word still get distinct, stable logits.
 A passage sharing a query word always outranks one that shares none: any match adds more to the
-logit than the cosine term can take away.
+logit than the jitter can take away.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from fakeai.errors import InvalidRequestError
 from fakeai.modes.base import Body
 from fakeai.modes.synthetic.context import SyntheticContext
-from fakeai.modes.synthetic.embeddings import STOPWORD_WEIGHT, STOPWORDS, embed_texts
+from fakeai.modes.synthetic.embeddings import STOPWORD_WEIGHT, STOPWORDS
 from fakeai.modes.synthetic.tokenizer import count_tokens, tokenize
 from fakeai.schemas import encode_json
 from fakeai.schemas.ranking import (
@@ -44,12 +45,11 @@ MAX_PASSAGES = 1000
 LOGIT_FLOOR = -10.0  # an unrelated passage
 LOGIT_SPAN = 20.0  # a perfect match approaches LOGIT_FLOOR + LOGIT_SPAN
 COVERAGE_WEIGHT = 3.0
-# Unrelated synthetic embeddings have |cosine| < 0.2, so this orders passages without shared words and
-# cannot outweigh one shared word (worth about a logit or more, for queries of up to 20 words).
-COSINE_WEIGHT = 0.25
+# Jitter is within +/-0.25: it orders passages without shared words but cannot outweigh one shared word
+# (worth about a logit or more, for queries of up to 20 words).
+JITTER = 0.5
 BM25_K1 = 1.2
 BM25_B = 0.75
-RANKER_SPACE = "fakeai-ranker"  # the embedding space the cosine term is measured in
 
 _WORD = re.compile(r"\w+")
 
@@ -115,10 +115,10 @@ def score(query: str, passages: list[str], model: str = DEFAULT_MODEL) -> np.nda
     # Coverage (the share of the query's words present) keeps a match worth at least
     # 3 / words_in_query before saturation, however common the word or long the passage.
     relevance = bm25 + COVERAGE_WEIGHT * covered / max(query_weight, 1.0)
-    vectors = embed_texts(RANKER_SPACE + ":" + model, [query, *passages], 256)
-    cosine = (vectors[1:] @ vectors[0]).astype(np.float64)
+    seed = zlib.crc32((model + "\0" + query + "\0").encode())
+    jitter = np.array([zlib.crc32(p.encode(), seed) for p in passages], dtype=np.float64)
     # 1 - exp(-x/3) saturates: three strong matches reach ~65% of the span, a dozen nearly all of it.
-    return LOGIT_FLOOR + LOGIT_SPAN * (1.0 - np.exp(-relevance / 3.0)) + COSINE_WEIGHT * cosine
+    return LOGIT_FLOOR + LOGIT_SPAN * (1.0 - np.exp(-relevance / 3.0)) + JITTER * (jitter / 2.0**32 - 0.5)
 
 
 def _order(logits: np.ndarray) -> list[int]:
