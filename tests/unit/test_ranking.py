@@ -9,6 +9,7 @@ from fakeai.modes.synthetic.ranking import (
     MAX_PAIR_TOKENS,
     cohere_rerank,
     fit_pairs,
+    logits_of,
     nim_ranking,
     score,
     tei_rerank,
@@ -50,9 +51,12 @@ def test_a_word_every_passage_has_still_beats_none():
     assert logits[:50].min() > logits[50]
 
 
-def test_deterministic_and_independent_of_order():
+def test_deterministic_and_memoised_logits_are_the_same():
     passages = ["alpha beta", "gamma delta", "beta gamma"]
     assert (score("beta", passages) == score("beta", passages)).all()
+    for texts in (passages, passages + ["x" * 20_000]):  # the second is past the memo's size limit
+        assert (logits_of("beta", texts, "m") == score("beta", texts, "m")).all()
+        assert (logits_of("beta", texts, "m") == logits_of("beta", texts, "m")).all()
     nim = NimRankingRequest(query=NimText("beta"), passages=[NimText(p) for p in passages])
     first = run(nim_ranking(CTX, nim))
     assert first == run(nim_ranking(CTX, nim))
