@@ -37,10 +37,12 @@ milliseconds — so a re-recording shows up in ``git diff`` as a few changed lin
 Replay is byte for byte, so beside each readable value the file says how to get the exact bytes
 back (``*_encoding``), chosen at export time by re-serialising and comparing:
 
-- ``json``: compact (``{"a":1}``, what FakeAI and msgspec write); ``json-spaced`` / ``json-spaced-ascii``:
-  Python's default ``{"a": 1}`` (non-ASCII raw / escaped); ``json-indent-2`` / ``json-indent-2-ascii`` /
-  ``json-indent-4``: pretty-printed, as OpenAI, vLLM and many servers send; any of them may carry a
-  ``*_suffix`` (usually ``"\\n"``) that followed the document;
+- ``json``: compact with shortest floats (``{"a":1e-7}``: FakeAI, msgspec, pydantic, JavaScript);
+  ``json-py`` / ``json-py-ascii``: compact from Python's ``json`` (``1e-07``; Starlette, FastAPI);
+  ``json-spaced`` / ``json-spaced-ascii``: Python's default ``{"a": 1}``; ``json-indent-2`` /
+  ``json-indent-2-ascii`` / ``json-indent-2-msgspec`` / ``json-indent-4``: pretty-printed, as OpenAI,
+  vLLM and many servers send (``-ascii``: non-ASCII escaped). Any of them may carry a ``*_suffix``
+  (usually ``"\\n"``) that followed the document;
 - ``text``: the value is the exact UTF-8 text (JSON no serialisation reproduces, plain text);
 - ``base64``: the raw bytes, only where nothing above is exact (binary file contents).
 
@@ -99,9 +101,12 @@ _decode_json = msgspec.json.decode
 
 # Serialisations tried in order; the first that gives back the exact bytes is named in the file.
 JSON_FORMS: dict[str, Callable[[Any], bytes]] = {
-    "json": _compact,
+    "json": _compact,  # msgspec, serde/pydantic, JavaScript: shortest floats (1e-7), raw UTF-8
+    "json-py": lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode(),  # Starlette
     "json-indent-2": lambda v: json.dumps(v, indent=2, ensure_ascii=False).encode(),
+    "json-indent-2-msgspec": lambda v: msgspec.json.format(_compact(v), indent=2),
     "json-spaced": lambda v: json.dumps(v, ensure_ascii=False).encode(),
+    "json-py-ascii": lambda v: json.dumps(v, separators=(",", ":")).encode(),
     "json-indent-2-ascii": lambda v: json.dumps(v, indent=2).encode(),
     "json-spaced-ascii": lambda v: json.dumps(v).encode(),
     "json-indent-4": lambda v: json.dumps(v, indent=4, ensure_ascii=False).encode(),
