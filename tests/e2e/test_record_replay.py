@@ -5,6 +5,7 @@ stream event must be byte-identical, and replay at speed 1 must keep the recorde
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ def streamed(ctx) -> tuple[int, list[bytes]]:  # noqa: ANN001 - a with_streaming
         return response.status_code, split_events(b"".join(response.iter_bytes()))
 
 
-def sleepy_stream(client: openai.OpenAI) -> tuple[int, list[bytes]]:
+def sleepy_stream(client: openai.OpenAI, state: dict | None = None) -> tuple[int, list[bytes]]:
     """The stream the timing test replays (8 tokens at the upstream's ITL)."""
     return streamed(
         client.chat.completions.with_streaming_response.create(
@@ -46,23 +47,39 @@ def sleepy_stream(client: openai.OpenAI) -> tuple[int, list[bytes]]:
     )
 
 
-def upload(client: openai.OpenAI) -> tuple[int, bytes]:
-    return whole(client.files.with_raw_response.create(file=("notes.jsonl", b'{"a": 1}\n{"a": 2}\n'), purpose="batch"))
-
-
 def file_id(client: openai.OpenAI) -> str:
     return client.files.list().data[0].id
 
 
-# (name, call) in order: files form a stateful sequence (upload, list, retrieve, content, delete, list),
-# so the two identical GET /v1/files requests are two episodes of one cassette.
-SCENARIOS: list[tuple[str, Callable[[openai.OpenAI], tuple[int, object]]]] = [
-    ("models.list", lambda c: whole(c.models.with_raw_response.list())),
-    ("models.retrieve", lambda c: whole(c.models.with_raw_response.retrieve("openai/gpt-oss-120b"))),
-    ("chat", lambda c: whole(c.chat.completions.with_raw_response.create(**CHAT, max_tokens=12, seed=1))),
+def whole_error(call: Callable[[], object]) -> tuple[int, bytes]:
+    with pytest.raises(openai.APIStatusError) as info:
+        call()
+    return info.value.status_code, info.value.response.content
+
+
+def plain(response: httpx.Response) -> tuple[int, bytes]:
+    return response.status_code, response.read()
+
+
+def remember(state: dict, name: str, answer: tuple[int, bytes]) -> tuple[int, bytes]:
+    """Keep an id from an answer for later scenarios (in replay the answer, so the id, is the same)."""
+    state[name] = json.loads(answer[1])["id"]
+    return answer
+
+
+RANKING = {"model": "nv-rerank-qa-mistral-4b:1", "query": {"text": "rivers"}, "passages": [{"text": "a river"}, {"text": "a desk"}]}
+
+# (name, call(client, state)) in order. Files and responses are stateful sequences: GET /v1/files is
+# sent five times (two scenarios, plus file_id() before retrieve, content and delete), which records
+# five episodes of one key whose answers change as the file comes and goes.
+Scenario = tuple[str, Callable[[openai.OpenAI, dict], tuple[int, object]]]
+SCENARIOS: list[Scenario] = [
+    ("models.list", lambda c, s: whole(c.models.with_raw_response.list())),
+    ("models.retrieve", lambda c, s: whole(c.models.with_raw_response.retrieve("openai/gpt-oss-120b"))),
+    ("chat", lambda c, s: whole(c.chat.completions.with_raw_response.create(**CHAT, max_tokens=12, seed=1))),
     (
         "chat.tools",
-        lambda c: whole(
+        lambda c, s: whole(
             c.chat.completions.with_raw_response.create(
                 **CHAT,
                 seed=2,
@@ -74,71 +91,61 @@ SCENARIOS: list[tuple[str, Callable[[openai.OpenAI], tuple[int, object]]]] = [
     ("chat.stream", sleepy_stream),
     (
         "chat.stream.n2",
-        lambda c: streamed(c.chat.completions.with_streaming_response.create(**CHAT, n=2, max_tokens=5, stream=True)),
+        lambda c, s: streamed(c.chat.completions.with_streaming_response.create(**CHAT, n=2, max_tokens=5, stream=True)),
     ),
-    ("completions", lambda c: whole(c.completions.with_raw_response.create(model="gpt-3.5-turbo-instruct", prompt="Once", max_tokens=6, seed=3))),
+    ("chat.bad_request", lambda c, s: whole_error(lambda: c.chat.completions.create(model="gpt-4o", messages="nope"))),
+    (
+        "completions",
+        lambda c, s: whole(c.completions.with_raw_response.create(model="gpt-3.5-turbo-instruct", prompt="Once", max_tokens=6, seed=3)),
+    ),
     (
         "completions.stream",
-        lambda c: streamed(
+        lambda c, s: streamed(
             c.completions.with_streaming_response.create(model="gpt-3.5-turbo-instruct", prompt=["a", "b"], max_tokens=4, stream=True)
         ),
     ),
-    ("chat.bad_request", lambda c: whole_error(c, lambda: c.chat.completions.create(model="gpt-4o", messages="nope"))),
-    ("files.upload", upload),
-    ("files.list", lambda c: whole(c.files.with_raw_response.list())),
-    ("files.retrieve", lambda c: whole(c.files.with_raw_response.retrieve(file_id(c)))),
-    ("files.content", lambda c: whole(c.files.with_raw_response.content(file_id(c)))),
-    ("files.delete", lambda c: whole(c.files.with_raw_response.delete(file_id(c)))),
-    ("files.list.after_delete", lambda c: whole(c.files.with_raw_response.list())),
+    (
+        "text.generation",
+        lambda c, s: plain(c.post("/text/generation", body={"model": "gpt-4o", "input": "Rivers", "max_output_tokens": 5}, cast_to=httpx.Response)),
+    ),
+    (
+        "embeddings",
+        lambda c, s: whole(c.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["a river", "a stream"])),
+    ),
+    (
+        "images",
+        lambda c, s: whole(
+            c.images.with_raw_response.generate(model="dall-e-2", prompt="a red fox", size="256x256", response_format="b64_json")
+        ),
+    ),
+    ("ranking", lambda c, s: plain(c.post("/ranking", body=RANKING, cast_to=httpx.Response))),
+    ("files.upload", lambda c, s: whole(c.files.with_raw_response.create(file=("notes.jsonl", b'{"a": 1}\n{"a": 2}\n'), purpose="batch"))),
+    ("files.list", lambda c, s: whole(c.files.with_raw_response.list())),
+    ("files.retrieve", lambda c, s: whole(c.files.with_raw_response.retrieve(file_id(c)))),
+    ("files.content", lambda c, s: whole(c.files.with_raw_response.content(file_id(c)))),
+    ("files.delete", lambda c, s: whole(c.files.with_raw_response.delete(file_id(c)))),
+    ("files.list.after_delete", lambda c, s: whole(c.files.with_raw_response.list())),
+    (
+        "responses",
+        lambda c, s: remember(
+            s, "response", whole(c.responses.with_raw_response.create(model="gpt-4o-mini", input="Tell me about rivers.", max_output_tokens=16, store=True))
+        ),
+    ),
+    (
+        "responses.stream",
+        lambda c, s: streamed(c.responses.with_streaming_response.create(model="gpt-4o-mini", input="Rivers?", max_output_tokens=8, stream=True)),
+    ),
+    ("responses.retrieve", lambda c, s: whole(c.responses.with_raw_response.retrieve(s["response"]))),
+    ("responses.input_items", lambda c, s: whole(c.responses.input_items.with_raw_response.list(s["response"]))),
+    ("responses.delete", lambda c, s: plain(c.delete(f"/responses/{s['response']}", cast_to=httpx.Response))),
+    ("responses.retrieve.deleted", lambda c, s: whole_error(lambda: c.responses.retrieve(s["response"]))),
 ]
+EXTRA_FILE_LISTS = 3  # the file_id() lookups
 
 
-def whole_error(client: openai.OpenAI, call: Callable[[], object]) -> tuple[int, bytes]:
-    with pytest.raises(openai.APIStatusError) as info:
-        call()
-    return info.value.status_code, info.value.response.content
-
-
-def _plain(response: httpx.Response) -> tuple[int, bytes]:
-    return response.status_code, response.read()
-
-
-def run_all(client: openai.OpenAI, scenarios) -> dict[str, tuple[int, object]]:  # noqa: ANN001
-    return {name: call(client) for name, call in scenarios}
-
-
-def optional_scenarios(upstream: ServerProcess) -> list:
-    """Endpoints that other work adds as it lands; each is driven once the upstream serves it."""
-    out = []
-    auth = {"Authorization": f"Bearer {upstream.api_key}"}
-
-    def serves(method: str, path: str, body: dict) -> bool:
-        r = httpx.request(method, upstream.base_url + path, json=body, headers=auth, timeout=30)
-        return r.status_code == 200
-
-    if serves("POST", "/embeddings", {"model": "text-embedding-3-small", "input": "x"}):
-        out.append(("embeddings", lambda c: whole(c.embeddings.with_raw_response.create(model="text-embedding-3-small", input=["a river", "a stream"]))))
-    if serves("POST", "/images/generations", {"model": "dall-e-2", "prompt": "x", "size": "256x256", "response_format": "b64_json"}):
-        out.append(("images", lambda c: whole(c.images.with_raw_response.generate(model="dall-e-2", prompt="a red fox", size="256x256", response_format="b64_json"))))
-    if serves("POST", "/ranking", {"model": "nv-rerank-qa-mistral-4b:1", "query": {"text": "q"}, "passages": [{"text": "p"}]}):
-        out.append(
-            (
-                "ranking",
-                lambda c: _plain(
-                    c.post(
-                        "/ranking",
-                        body={"model": "nv-rerank-qa-mistral-4b:1", "query": {"text": "rivers"}, "passages": [{"text": "a river"}, {"text": "a desk"}]},
-                        cast_to=httpx.Response,
-                    )
-                ),
-            )
-        )
-    if serves("POST", "/responses", {"model": "gpt-4o-mini", "input": "x"}):
-        out.append(("responses", lambda c: whole(c.responses.with_raw_response.create(model="gpt-4o-mini", input="Tell me about rivers.", max_output_tokens=16))))
-        out.append(
-            ("responses.stream", lambda c: streamed(c.responses.with_streaming_response.create(model="gpt-4o-mini", input="Rivers?", max_output_tokens=8, stream=True)))
-        )
-    return out
+def run_all(client: openai.OpenAI, scenarios: list[Scenario]) -> dict[str, tuple[int, object]]:
+    state: dict = {}
+    return {name: call(client, state) for name, call in scenarios}
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +154,7 @@ def recording(tmp_path_factory):  # noqa: ANN201
     tmp = tmp_path_factory.mktemp("record_replay")
     db = str(tmp / "cassettes.db")
     with ServerProcess("--ttft-ms", str(TTFT_MS), "--itl-ms", str(ITL_MS), db=str(tmp / "upstream.db")) as upstream:
-        scenarios = SCENARIOS + optional_scenarios(upstream)
+        scenarios = SCENARIOS
         with ServerProcess("--mode", "record", "--upstream", upstream.base_url, db=db) as recorder:
             answers = run_all(recorder.client(), scenarios)
             metrics = httpx.get(recorder.root_url + "/metrics").json()
@@ -164,12 +171,12 @@ def test_recording_stores_one_cassette_per_request(recording) -> None:  # noqa: 
     assert len({i.key for i in list_calls}) == 1
     first, last = (asyncio.run(_episodes(db, list_calls[0].key))[n] for n in (0, 4))
     assert b"notes.jsonl" in first.body and b"notes.jsonl" not in last.body
-    assert len(infos) == len(scenarios) + 3
+    assert len(infos) == len(scenarios) + EXTRA_FILE_LISTS
     assert {i.model for i in infos if i.path == "/v1/chat/completions"} == {"gpt-4o-mini", "gpt-4o"}
     assert any(i.stream for i in infos) and any(not i.stream for i in infos)
     assert any(i.status == 400 for i in infos)  # the upstream's 400 was recorded as it came
     recordings = sum(c.get("recordings", 0) for c in metrics["cassettes"].values())
-    assert recordings == len(scenarios) + 3
+    assert recordings == len(scenarios) + EXTRA_FILE_LISTS
     assert metrics["cassettes"]["/v1/chat/completions"]["upstream_errors"] == 1
 
 
