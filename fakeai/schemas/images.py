@@ -10,7 +10,14 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["Image", "ImageGenerateRequest", "ImageUsage", "ImagesResponse"]
+__all__ = [
+    "Image",
+    "ImageGenCompletedEvent",
+    "ImageGenPartialImageEvent",
+    "ImageGenerateRequest",
+    "ImageUsage",
+    "ImagesResponse",
+]
 
 
 class ImageGenerateRequest(msgspec.Struct, kw_only=True):
@@ -24,6 +31,7 @@ class ImageGenerateRequest(msgspec.Struct, kw_only=True):
     background: Literal["transparent", "opaque", "auto"] | None = None
     output_format: Literal["png", "webp", "jpeg", "gif", "svg"] | None = None
     stream: bool | None = None
+    partial_images: int | None = None  # streaming: pictures sent before the final one (0..3)
     user: str | None = None
 
 
@@ -53,3 +61,23 @@ class ImagesResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     quality: str | None = None
     background: str | None = None
     usage: ImageUsage | None = None
+
+
+class ImageGenPartialImageEvent(msgspec.Struct, kw_only=True, tag_field="type", tag="image_generation.partial_image"):
+    b64_json: str
+    background: str
+    created_at: int
+    output_format: str = "png"
+    partial_image_index: int
+    quality: str
+    size: str
+
+
+class ImageGenCompletedEvent(msgspec.Struct, kw_only=True, tag_field="type", tag="image_generation.completed"):
+    b64_json: str
+    background: str
+    created_at: int
+    output_format: str = "png"
+    quality: str
+    size: str
+    usage: ImageUsage

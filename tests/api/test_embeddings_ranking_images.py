@@ -128,7 +128,7 @@ def test_ranking_routes_outside_v1_need_the_key(shared):
         ({"prompt": "a cat", "quality": "ultra"}, "quality"),
         ({"prompt": "a cat", "style": "cubist"}, "style"),
         ({"prompt": "a cat", "response_format": "jpeg"}, "response_format"),
-        ({"prompt": "a cat", "stream": True}, "stream"),
+        ({"prompt": "a cat", "stream": True, "partial_images": 4}, "partial_images"),
     ],
 )
 def test_images_bad_inputs(shared, body, param):

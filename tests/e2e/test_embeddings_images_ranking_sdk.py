@@ -71,6 +71,17 @@ def test_image_b64_json_decodes_to_png_of_requested_size(client):
     assert other.data[0].b64_json != result.data[0].b64_json
 
 
+def test_image_stream_partial_then_completed(client):
+    stream = client.images.generate(model="gpt-image-1", prompt="a comet", size="256x256", stream=True,
+                                    partial_images=2, quality="low")
+    events = list(stream)
+    assert [e.type for e in events] == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    assert [e.partial_image_index for e in events[:2]] == [0, 1]
+    final = base64.b64decode(events[-1].b64_json)
+    assert read_png_size(final) == (256, 256) and events[-1].usage.output_tokens > 0
+    assert len({e.b64_json for e in events}) == 3  # each partial differs from the final picture
+
+
 def test_ranking_dialects_over_http(live_server):
     headers = {"Authorization": f"Bearer {live_server.api_key}"}
     root = live_server.root_url

@@ -20,17 +20,26 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 
 import numpy as np
 
 from fakeai.errors import InvalidRequestError, NotFoundError
-from fakeai.modes.base import Body
+from fakeai.modes.base import Body, EventStream, sse_event
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.png import encode_png
 from fakeai.modes.synthetic.tokenizer import count_tokens
 from fakeai.schemas import encode_json
-from fakeai.schemas.images import Image, ImageGenerateRequest, ImagesResponse, ImageUsage, InputTokensDetails
+from fakeai.schemas.images import (
+    Image,
+    ImageGenCompletedEvent,
+    ImageGenerateRequest,
+    ImageGenPartialImageEvent,
+    ImagesResponse,
+    ImageUsage,
+    InputTokensDetails,
+)
 from fakeai.store.images import StoredImage, delete_image, load_image, save_images
 
 __all__ = ["IMAGE_TTL_SECONDS", "delete_image_file", "generate_images", "get_image_file", "parse_size", "render"]
@@ -39,6 +48,7 @@ IMAGE_TTL_SECONDS = 3600  # OpenAI's image URLs expire after an hour too
 DEFAULT_MODEL = "dall-e-2"
 DEFAULT_SIZE = (1024, 1024)
 MAX_N = 10
+MAX_PARTIAL_IMAGES = 3
 MAX_PROMPT_CHARS = 32_000
 MAX_EDGE = 3840
 MAX_PIXELS = 3840 * 2160
@@ -143,7 +153,9 @@ def _usage(prompt: str, width: int, height: int, quality: str, n: int) -> ImageU
     )
 
 
-async def generate_images(ctx: SyntheticContext, request: ImageGenerateRequest, base_url: str) -> Body:
+async def generate_images(
+    ctx: SyntheticContext, request: ImageGenerateRequest, base_url: str
+) -> Body | EventStream:
     """``base_url`` is scheme://host:port as the client reached this server (``Exchange.base_url``)."""
     model = request.model or DEFAULT_MODEL
     ctx.catalogue.require(model)
@@ -156,8 +168,12 @@ async def generate_images(ctx: SyntheticContext, request: ImageGenerateRequest, 
     n = 1 if request.n is None else request.n
     if not 1 <= n <= MAX_N:
         raise InvalidRequestError(f"Invalid value for 'n': {n}. It must be between 1 and {MAX_N}.", param="n")
-    if request.stream:
-        raise InvalidRequestError("Streaming image generation is not supported by FakeAI.", param="stream")
+    partials = request.partial_images or 0
+    if not 0 <= partials <= MAX_PARTIAL_IMAGES:
+        raise InvalidRequestError(
+            f"Invalid value for 'partial_images': {partials}. It must be between 0 and {MAX_PARTIAL_IMAGES}.",
+            param="partial_images",
+        )
     width, height = parse_size(request.size)
     gpt_image = _is_gpt_image(model)
     response_format = request.response_format or ("b64_json" if gpt_image else "url")
@@ -165,22 +181,20 @@ async def generate_images(ctx: SyntheticContext, request: ImageGenerateRequest, 
     transparent = request.background == "transparent"
     discs = {"low": 2, "standard": 3, "auto": 3, "medium": 3}.get(quality, 5)
     muted = request.style == "natural"
-
-    def draw() -> list[bytes]:
-        return [
-            render(
-                "\0".join((request.prompt, f"{width}x{height}", quality, request.style or "", str(i))).encode(),
-                width,
-                height,
-                discs,
-                muted,
-                transparent,
-            )
-            for i in range(n)
-        ]
-
     # A big picture takes tens of milliseconds to draw: keep the event loop free meanwhile.
-    pictures = draw() if width * height * n <= 512 * 512 else await asyncio.to_thread(draw)
+    offload = width * height > 512 * 512
+
+    def draw(i: int, disc_count: int = discs) -> bytes:
+        seed = "\0".join((request.prompt, f"{width}x{height}", quality, request.style or "", str(i))).encode()
+        return render(seed, width, height, disc_count, muted, transparent)
+
+    if request.stream:
+        stream = _stream(request, n, partials, draw, offload, f"{width}x{height}", quality, transparent)
+        return EventStream(events=stream)
+    if offload or n * width * height > 512 * 512:
+        pictures = await asyncio.to_thread(lambda: [draw(i) for i in range(n)])
+    else:
+        pictures = [draw(i) for i in range(n)]
     now = int(time.time())
     revised = request.prompt if model == "dall-e-3" else None
     if response_format == "b64_json":
@@ -215,6 +229,37 @@ async def generate_images(ctx: SyntheticContext, request: ImageGenerateRequest, 
         usage=_usage(request.prompt, width, height, quality, n) if gpt_image else None,
     )
     return Body(content=encode_json(reply))
+
+
+async def _stream(
+    request: ImageGenerateRequest,
+    n: int,
+    partials: int,
+    draw: Callable[..., bytes],
+    offload: bool,
+    size: str,
+    quality: str,
+    transparent: bool,
+) -> AsyncIterator[bytes]:
+    """The SSE events ``client.images.generate(stream=True)`` parses: for each picture, ``partials``
+    ``image_generation.partial_image`` events (the picture with fewer discs: it "develops") and one
+    ``image_generation.completed``."""
+    background = "transparent" if transparent else "opaque"
+    usage = _usage(request.prompt, *map(int, size.split("x")), quality, 1)
+    for i in range(n):
+        for k in range(partials):
+            picture = await asyncio.to_thread(draw, i, k) if offload else draw(i, k)
+            event = ImageGenPartialImageEvent(
+                b64_json=base64.b64encode(picture).decode("ascii"), background=background,
+                created_at=int(time.time()), partial_image_index=k, quality=quality, size=size,
+            )
+            yield sse_event(encode_json(event), "image_generation.partial_image")
+        picture = await asyncio.to_thread(draw, i) if offload else draw(i)
+        done = ImageGenCompletedEvent(
+            b64_json=base64.b64encode(picture).decode("ascii"), background=background,
+            created_at=int(time.time()), quality=quality, size=size, usage=usage,
+        )
+        yield sse_event(encode_json(done), "image_generation.completed")
 
 
 def _image_id(name: str) -> str:
