@@ -114,7 +114,8 @@ def _message_parts(m: InputMessage, where: str) -> tuple[list[dict[str, Any]], s
                     f"Missing required parameter: '{where}.content[{j}].{key}'.", param=f"{where}.content[{j}].{key}"
                 )
             texts.append(raw[key])
-            raw = {**raw, "annotations": raw.get("annotations") or []} if kind == "output_text" else raw
+            if kind != "refusal" and text_type == "output_text":  # what the assistant said is output text
+                raw = {**raw, "type": "output_text", "annotations": raw.get("annotations") or []}
         elif kind in ("input_image", "input_file", "input_audio"):
             extra += 85  # OpenAI's base cost of a low-detail image; close enough for files and audio
         else:
