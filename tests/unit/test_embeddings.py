@@ -103,7 +103,7 @@ def test_input_shapes_and_errors():
     assert _check_inputs([1, 2, 3]) == ([[1, 2, 3]], [3])
     assert _check_inputs([[1, 2], [3]]) == ([[1, 2], [3]], [2, 1])
     assert _check_inputs(["a b", "c"])[1] == [2, 1]
-    for bad in ([], [1, "a"], ["a", [1]], [""], [[]], "", ["x"] * 2049, "word " * 9000):
+    for bad in ([], [1, "a"], ["a", [1]], [""], [[]], "", ["x"] * 2049, "word " * 9000, [-1], [[1], [2**40]]):
         with pytest.raises(InvalidRequestError) as info:
             _check_inputs(bad)
         assert info.value.param == "input"

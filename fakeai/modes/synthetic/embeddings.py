@@ -46,6 +46,7 @@ STOPWORD_WEIGHT = 0.25  # "the", "of" … weigh less, as they do in trained mode
 MAX_INPUTS = 2048
 MAX_INPUT_TOKENS = 8192
 MAX_REQUEST_TOKENS = 300_000
+MAX_TOKEN_ID = 2**31 - 1
 GATHER_FLOATS = 4 * 1024 * 1024  # floats gathered at once (16 MiB), whatever the batch or text length
 MAX_GROUP = 256  # inputs padded and summed together
 # Batches costing more than about a millisecond (tokens x dimensions) are computed in a thread, off the
@@ -196,7 +197,14 @@ def _check_inputs(raw: str | list) -> tuple[list[str] | list[list[int]], list[in
         raise InvalidRequestError(f"'$.input' is too long: at most {MAX_INPUTS} inputs per request.", param="input")
     counts: list[int] = []
     for i, item in enumerate(items):
-        tokens = count_tokens(item) if isinstance(item, str) else len(item)
+        if isinstance(item, str):
+            tokens = count_tokens(item)
+        else:
+            tokens = len(item)
+            if tokens and not 0 <= min(item) <= max(item) <= MAX_TOKEN_ID:
+                raise InvalidRequestError(
+                    f"'$.input[{i}]' is invalid: token ids are whole numbers from 0 to {MAX_TOKEN_ID}.", param="input"
+                )
         if tokens == 0:
             raise InvalidRequestError(f"'$.input[{i}]' is invalid: it must not be empty.", param="input")
         if tokens > MAX_INPUT_TOKENS:
