@@ -63,11 +63,11 @@ async def _timed(events: AsyncIterator[bytes], reply: EventStream, metrics: Metr
     try:
         async for event in events:
             yield event
-            last = time.perf_counter()
             if not count:
-                first = last
-            count += 1
+                first = time.perf_counter()
+            count += 1  # one clock read per stream, not per event: this loop is the per-token hot path
     finally:
+        last = time.perf_counter()
         if count:
             metrics.observe(endpoint, last - started, reply.status)
             metrics.observe_stream(endpoint, first - started, last - started, reply.stats.tokens, count)

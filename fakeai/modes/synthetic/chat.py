@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from itertools import zip_longest
 from dataclasses import dataclass, field
 
 import msgspec
@@ -331,9 +332,21 @@ async def _stream(
         pre = head + b',"choices":[{"index":%d,"delta":' % i
         roles.append(pre + b'{"role":"assistant"}' + _NULL_TAIL)
         sequences.append(_choice_events(pre, p))
-    pacer = ctx.latency.pacer(prompt_tokens, cached) if ctx.latency.enabled else None
-    async for event in emit(roles, sequences, pacer, stats):
-        yield event
+    if ctx.latency.enabled:
+        async for event in emit(roles, sequences, ctx.latency.pacer(prompt_tokens, cached), stats):
+            yield event
+    else:  # as fast as possible: no per-event bookkeeping on the hot path
+        stats.tokens = sum(p.completion_tokens for p in plans)
+        for event in roles:
+            yield event
+        if len(sequences) == 1:
+            for event in sequences[0]:
+                yield event
+        else:
+            for step in zip_longest(*sequences):
+                for event in step:
+                    if event is not None:
+                        yield event
     if include_usage:
         usage = _usage(prompt_tokens, cached, plans)
         yield head + b',"choices":[],"usage":' + _encode(usage) + b"}\n\n"
