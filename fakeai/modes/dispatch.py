@@ -132,3 +132,7 @@ class Dispatcher:
             await self.replayer.stop()
         if self.recorder is not None:
             await self.recorder.upstream.close()
+        if self.db is not None and self.mode is not Mode.SYNTHETIC:
+            from fakeai.store import cassettes
+
+            cassettes.close(self.db)

@@ -15,16 +15,19 @@ float: milliseconds from the arrival of the request); ``pack_events``/``unpack_e
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
-from sqlalchemy import bindparam, delete, func, literal, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fakeai.store.cassettes_table import cassettes
+from fakeai.store.engine import _sqlite_pragmas
 
 if TYPE_CHECKING:
     from fakeai.store.engine import Database
@@ -33,6 +36,7 @@ __all__ = [
     "Cassette",
     "CassetteInfo",
     "bulk_insert",
+    "close",
     "count",
     "delete_cassettes",
     "find_keys",
@@ -46,6 +50,7 @@ __all__ = [
     "unpack_events",
 ]
 
+T = TypeVar("T")
 Event = tuple[float, bytes]  # (offset_ms from the request's arrival, one whole SSE event)
 
 _pack = msgspec.msgpack.Encoder().encode
@@ -154,6 +159,25 @@ def _from_row(row: Any) -> Cassette:
     )
 
 
+# INSERT ... SELECT <values>, coalesce(max(episode) + 1, 0) FROM cassettes WHERE key = :key,
+# built once so every insert reuses the compiled statement.
+_VALUE_COLUMNS = (
+    "key", "method", "path", "request", "model", "upstream", "status", "headers", "stream", "body", "events",
+    "size", "recorded_at", "last_used_at", "hits",
+)  # fmt: skip
+_INSERT_NEXT_EPISODE = (
+    sql_insert(cassettes)
+    .from_select(
+        [*_VALUE_COLUMNS, "episode"],
+        select(
+            *[bindparam(name, type_=cassettes.c[name].type).label(name) for name in _VALUE_COLUMNS],
+            func.coalesce(func.max(cassettes.c.episode) + 1, 0).label("episode"),
+        ).where(cassettes.c.key == bindparam("key")),
+    )
+    .returning(cassettes.c.episode)
+)
+
+
 async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
     """Store a whole cassette as the next episode of its key; returns the episode number.
 
@@ -161,17 +185,13 @@ async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
     writers racing on the same key cannot both take the same number (and if a non-SQLite backend
     lets them, the unique constraint refuses one and it retries)."""
     values = _row_values(cassette, _now())
-    next_episode = select(
-        *[literal(v, type_=cassettes.c[k].type).label(k) for k, v in values.items()],
-        func.coalesce(func.max(cassettes.c.episode) + 1, 0).label("episode"),
-    ).where(cassettes.c.key == cassette.key)
-    statement = (
-        sql_insert(cassettes).from_select([*values, "episode"], next_episode).returning(cassettes.c.episode)
-    )
+
+    def write(conn: Connection) -> int:
+        return conn.execute(_INSERT_NEXT_EPISODE, values).scalar_one()
+
     for attempt in range(attempts):
         try:
-            async with db.engine.begin() as conn:
-                episode = (await conn.execute(statement)).scalar_one()
+            episode = await _in_transaction(db, write)
             cassette.episode = episode
             return episode
         except (IntegrityError, OperationalError):
@@ -203,9 +223,11 @@ async def bulk_insert(db: Database, items: Iterable[Cassette], *, batch: int = 5
 
 async def lookup_episodes(db: Database, key: str) -> list[Cassette]:
     """Every episode of ``key`` in order (usually one), in one indexed query."""
-    async with db.engine.connect() as conn:
-        rows = (await conn.execute(_BY_KEY, {"key": key})).all()
-    return [_from_row(r) for r in rows]
+
+    def read(conn: Connection) -> list[Any]:
+        return conn.execute(_BY_KEY, {"key": key}).all()
+
+    return [_from_row(r) for r in await _in_transaction(db, read)]
 
 
 _BY_KEY = select(cassettes).where(cassettes.c.key == bindparam("key")).order_by(cassettes.c.episode)
@@ -309,8 +331,50 @@ async def touch(db: Database, uses: dict[tuple[str, int], tuple[int, dt.datetime
         .values(hits=cassettes.c.hits + bindparam("n"), last_used_at=bindparam("t"))
     )
     rows = [{"k": k, "e": e, "n": n, "t": t} for (k, e), (n, t) in uses.items()]
+    await _in_transaction(db, lambda conn: conn.execute(statement, rows))
+
+
+# -- the hot path's one thread hop ------------------------------------------------------------------
+# Through aiosqlite every DB-API call (begin, execute, fetch, commit) is its own hop to the driver's
+# thread, a millisecond or more on a busy machine. For SQLite the hot-path operations (record's
+# insert, replay's lookup, hit counts) instead run whole in one worker-thread call on a plain
+# synchronous engine over the same file (same WAL and busy_timeout pragmas). Other backends use
+# the async engine as it is.
+
+_SYNC_ENGINES: dict[str, Engine] = {}
+
+
+def _sync_engine(db: Database) -> Engine | None:
+    engine = _SYNC_ENGINES.get(db.url)
+    if engine is None:
+        url = make_url(db.url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        engine = create_engine(url.set(drivername="sqlite"), pool_size=8, max_overflow=24)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        _SYNC_ENGINES[db.url] = engine
+    return engine
+
+
+async def _in_transaction(db: Database, work: Callable[[Connection], T]) -> T:
+    """Run ``work(connection)`` in one short transaction: one thread hop for SQLite."""
+    engine = _sync_engine(db)
+    if engine is not None:
+
+        def run() -> T:
+            with engine.begin() as conn:
+                return work(conn)
+
+        return await asyncio.to_thread(run)
     async with db.engine.begin() as conn:
-        await conn.execute(statement, rows)
+        return await conn.run_sync(work)
+
+
+def close(db: Database) -> None:
+    """Release the synchronous engine the hot path opened for ``db`` (at shutdown)."""
+    engine = _SYNC_ENGINES.pop(db.url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 async def count(db: Database) -> int:

@@ -225,7 +225,7 @@ def test_upstream_errors_are_recorded_unless_told_not_to(start_server, tmp_path,
     assert count_cassettes(db2) == 0
 
 
-def test_catch_all_records_and_replays_unsynthesized_routes(start_server, tmp_path, faulty) -> None:  # noqa: ANN001
+def test_catch_all_records_and_replays_unsynthesized_routes(start_server, tmp_path, faulty, live_server) -> None:  # noqa: ANN001
     db = str(tmp_path / "catch_all.db")
     server = start_server("--mode", "record", "--upstream", faulty.base_url, db=db)
     body = {"name": "docs", "file_ids": ["file-1"]}
@@ -249,7 +249,7 @@ def test_catch_all_records_and_replays_unsynthesized_routes(start_server, tmp_pa
     assert again.headers["openai-processing-ms"] == "7"
     assert httpx.get(replay.base_url + "/gzipped", headers=AUTH).headers["x-request-id"] == "req_upstream_1"
     # In synthetic mode the same route is the usual unknown_url 404.
-    synthetic = start_server(db=str(tmp_path / "synth.db"))
+    synthetic = live_server
     r = httpx.post(synthetic.base_url + "/vector_stores", json=body, headers=AUTH)
     assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_url"
     assert r.headers["x-fakeai-source"] == "synthetic"
