@@ -91,8 +91,9 @@ def test_ranking_bad_inputs(shared, path, body, param):
 
 def test_ranking_dialects_agree_on_order(shared):
     passages = ["bananas are yellow", "gpus accelerate deep learning", "learning the guitar"]
-    nim = shared.post("/v1/ranking", json={"model": "nvidia/nv-rerankqa-mistral-4b-v3", "query": {"text": "deep learning"},
-                                        "passages": [{"text": p} for p in passages], "truncate": "END"})
+    nim = shared.post("/v1/ranking", json={"model": "nvidia/nv-rerankqa-mistral-4b-v3",
+                                           "query": {"text": "deep learning"},
+                                           "passages": [{"text": p} for p in passages], "truncate": "END"})
     assert nim.status_code == 200
     order = [r["index"] for r in nim.json()["rankings"]]
     assert order == [1, 2, 0]

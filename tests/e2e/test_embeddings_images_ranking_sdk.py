@@ -100,7 +100,8 @@ def test_ranking_dialects_over_http(live_server):
     assert cohere.json()["results"] == [
         {"index": 2, "relevance_score": cohere.json()["results"][0]["relevance_score"],
          "document": {"text": passages[2]}}]
-    tei = httpx.post(root + "/rerank", headers=headers, json={"query": "machine learning frameworks", "texts": passages})
+    tei = httpx.post(root + "/rerank", headers=headers,
+                     json={"query": "machine learning frameworks", "texts": passages})
     assert [r["index"] for r in tei.json()] == [r["index"] for r in rankings]
     assert httpx.post(root + "/rerank", json={"query": "q", "texts": ["a"]}).status_code == 401
     assert httpx.post(root + "/v2/rerank", json={"query": "q", "documents": ["a"]}).status_code == 401

@@ -56,7 +56,8 @@ def test_deterministic_across_processes():
     # A fresh interpreter with another hash seed must produce the very same bytes.
     code = (
         "from fakeai.modes.synthetic.embeddings import embed_texts;import hashlib,sys;"
-        "sys.stdout.write(hashlib.sha256(embed_texts('text-embedding-3-small',['alpha beta','gamma']).tobytes()).hexdigest())"
+        "vectors=embed_texts('text-embedding-3-small',['alpha beta','gamma']);"
+        "sys.stdout.write(hashlib.sha256(vectors.tobytes()).hexdigest())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "12345"}
@@ -68,7 +69,7 @@ def test_deterministic_across_processes():
 
 def test_shared_words_are_closer_than_unrelated_texts():
     pairs = [
-        ("machine learning with neural networks", "neural networks for machine translation", "bananas are yellow fruit"),
+        ("machine learning with neural networks", "neural networks for machine translation", "yellow bananas"),
         ("the cat sat on the mat", "a cat on a mat", "quarterly revenue grew eleven percent"),
         ("python programming language", "programming in python is fun", "the weather in paris is rainy"),
         ("stock market crash", "market prices crash", "how to bake sourdough bread"),

@@ -28,7 +28,7 @@ def run(coro):
 
 def test_a_shared_word_outranks_no_shared_word():
     cases = [
-        ("What is machine learning?", ["Bananas are yellow", "Machine learning learns from data", "Rust is memory safe"]),
+        ("What is machine learning?", ["Bananas are yellow", "Machine learning learns from data", "Rust is safe"]),
         ("capital of France", ["Paris is the capital of France", "The moon orbits the earth", "Cats purr"]),
         ("sourdough", ["A recipe for sourdough bread " + "filler " * 200, "Sixteen unrelated words here"] * 3),
     ]

@@ -275,7 +275,9 @@ async def get_image_file(ctx: SyntheticContext, name: str) -> Body:
     now = int(time.time())
     found = await load_image(ctx.db, image_id, now)
     if found is None:
-        raise NotFoundError(f"No image found with id '{image_id}'; it may have expired or been deleted.", param="image_id")
+        raise NotFoundError(
+            f"No image found with id '{image_id}'; it may have expired or been deleted.", param="image_id"
+        )
     data, media_type, expires_at = found
     headers = {"cache-control": f"public, max-age={max(0, expires_at - now)}, immutable"}
     return Body(content=data, media_type=media_type, headers=headers)
