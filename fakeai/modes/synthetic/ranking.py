@@ -104,7 +104,7 @@ def score(query: str, passages: list[str], model: str = DEFAULT_MODEL) -> np.nda
     bm25 = np.zeros(n)
     covered = np.zeros(n)
     query_weight = 0.0
-    for term in set(_terms(query)):
+    for term in sorted(set(_terms(query))):  # sorted: set order varies by process, float sums would too
         weight = STOPWORD_WEIGHT if term in STOPWORDS else 1.0
         query_weight += weight
         tf = np.array([d.get(term, 0) for d in docs], dtype=np.float64)
