@@ -6,7 +6,9 @@ Run: uvicorn bench.bare_app:app --port N
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import msgspec
 from litestar import Litestar, Request, Response, post
@@ -55,4 +57,15 @@ async def stream(request: Request) -> Stream:
     return Stream(content=_events(), media_type="text/event-stream")
 
 
-app = Litestar(route_handlers=[chat, stream], logging_config=None)
+# Same-size baselines: bench/run.py saves one FakeAI answer per scenario here (BENCH_FIXED_DIR), so an
+# endpoint whose answers are large (16 embeddings) is compared with a bare app sending the same bytes.
+FIXED = {p.stem: p.read_bytes() for p in Path(os.environ.get("BENCH_FIXED_DIR", "/nonexistent")).glob("*.json")}
+
+
+@post("/v1/fixed/{name:str}", status_code=200)
+async def fixed(request: Request, name: str) -> Response:
+    await request.body()
+    return Response(content=FIXED[name], media_type="application/json")
+
+
+app = Litestar(route_handlers=[chat, stream, fixed], logging_config=None)

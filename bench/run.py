@@ -32,12 +32,13 @@ from fakeai.testing import ServerProcess, free_port  # noqa: E402
 KEY = DEFAULT_API_KEYS[0]
 
 
-def start_bare() -> tuple[subprocess.Popen, str]:
+def start_bare(fixed_dir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning",
          "--no-access-log"],
         cwd=ROOT,
+        env={**os.environ, "BENCH_FIXED_DIR": fixed_dir},
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -61,7 +62,7 @@ def wrk(url: str, path: str, body: bytes, duration: float, connections: int, thr
         )
     try:
         out = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "-s", script.name, url + path],
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(duration)}s", "-s", script.name, url + path],
             capture_output=True, text=True, check=True,
         ).stdout
     finally:
@@ -72,6 +73,16 @@ def wrk(url: str, path: str, body: bytes, duration: float, connections: int, thr
     if not match:
         raise RuntimeError(f"cannot read wrk output:\n{out}")
     return float(match.group(1))
+
+
+def save_fixed(fake_url: str, scenarios: list[Scenario], fixed_dir: str) -> None:
+    """One FakeAI answer per same-size scenario, for the bare app to send back verbatim."""
+    for s in scenarios:
+        if s.baseline_path.startswith("/v1/fixed/"):
+            r = httpx.post(fake_url + s.fakeai_path, content=s.body, timeout=30,
+                           headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+            r.raise_for_status()
+            Path(fixed_dir, s.baseline_path.rsplit("/", 1)[1] + ".json").write_bytes(r.content)
 
 
 def events_per_response(url: str, path: str, body: bytes) -> int:
@@ -112,9 +123,10 @@ def main() -> int:
         return 2
     wanted = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
     results = []
-    bare, bare_url = start_bare()
-    try:
-        with tempfile.TemporaryDirectory() as tmp, ServerProcess(db=f"{tmp}/bench.db") as fake:
+    with tempfile.TemporaryDirectory() as tmp, ServerProcess(db=f"{tmp}/bench.db") as fake:
+        save_fixed(fake.root_url, wanted, tmp)
+        bare, bare_url = start_bare(tmp)
+        try:
             for scenario in wanted:
                 results.append(measure(scenario, fake.root_url, bare_url, args.duration, args.connections))
                 r = results[-1]
@@ -123,9 +135,9 @@ def main() -> int:
                 print(f"{r['scenario']:<12} fakeai {r['fakeai_rps']:8.0f} req/s  baseline {r['baseline_rps']:8.0f}"
                       f" req/s{extra}  ratio {r['ratio']:.2f} (floor {r['floor']}) {'PASS' if r['pass'] else 'FAIL'}",
                       flush=True)
-    finally:
-        bare.terminate()
-        bare.wait()
+        finally:
+            bare.terminate()
+            bare.wait()
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))
