@@ -89,8 +89,12 @@ class Upstream:
         await self.client.aclose()
 
     def url_for(self, path: str) -> str:
-        if self._strip_v1 and (path == "/v1" or path.startswith("/v1/")):
-            path = path[3:]
+        """``https://api.openai.com/v1`` + ``/v1/models`` → ``.../v1/models``; routes outside /v1
+        (``/v2/rerank``, ``/rerank``) go beside the base's /v1, not under it."""
+        if self._strip_v1:
+            if path == "/v1" or path.startswith("/v1/"):
+                return self.base_url + path[3:]
+            return self.base_url[:-3] + path
         return self.base_url + path
 
     def request_headers(self, exchange: Exchange) -> dict[str, str]:

@@ -61,6 +61,13 @@ def plain(response: httpx.Response) -> tuple[int, bytes]:
     return response.status_code, response.read()
 
 
+def outside_v1(client: openai.OpenAI, path: str, body: dict) -> tuple[int, bytes]:
+    """Routes beside /v1 (Cohere and TEI reranking), sent with plain httpx."""
+    root = str(client.base_url).rstrip("/").removesuffix("/v1")
+    response = httpx.post(root + path, json=body, headers={"Authorization": f"Bearer {client.api_key}"}, timeout=30)
+    return response.status_code, response.content
+
+
 def remember(state: dict, name: str, answer: tuple[int, bytes]) -> tuple[int, bytes]:
     """Keep an id from an answer for later scenarios (in replay the answer, so the id, is the same)."""
     state[name] = json.loads(answer[1])["id"]
@@ -119,6 +126,8 @@ SCENARIOS: list[Scenario] = [
         ),
     ),
     ("ranking", lambda c, s: plain(c.post("/ranking", body=RANKING, cast_to=httpx.Response))),
+    ("rerank.cohere.v2", lambda c, s: outside_v1(c, "/v2/rerank", {"model": "rerank-v3.5", "query": "rivers", "documents": ["a river", "a desk"]})),
+    ("rerank.tei", lambda c, s: outside_v1(c, "/rerank", {"query": "rivers", "texts": ["a river", "a desk"]})),
     ("files.upload", lambda c, s: whole(c.files.with_raw_response.create(file=("notes.jsonl", b'{"a": 1}\n{"a": 2}\n'), purpose="batch"))),
     ("files.list", lambda c, s: whole(c.files.with_raw_response.list())),
     ("files.retrieve", lambda c, s: whole(c.files.with_raw_response.retrieve(file_id(c)))),
@@ -163,6 +172,10 @@ def recording(tmp_path_factory):  # noqa: ANN201
 
 def test_recording_stores_one_cassette_per_request(recording) -> None:  # noqa: ANN001
     db, answers, scenarios, metrics = recording
+    statuses = {name: answer[0] for name, answer in answers.items()}
+    assert statuses.pop("chat.bad_request") == 400
+    assert statuses.pop("responses.retrieve.deleted") == 404
+    assert set(statuses.values()) == {200}, statuses
     infos = asyncio.run(_list(db))
     # GET /v1/files is sent five times (two scenarios, and file_id() before retrieve, content and
     # delete): five episodes of one key, the last one (after the delete) listing nothing.

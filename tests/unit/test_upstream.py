@@ -20,6 +20,10 @@ def test_url_for_strips_the_v1_prefix_only_when_the_base_has_it() -> None:
     assert make("https://api.openai.com/v1/").url_for("/v1/models") == "https://api.openai.com/v1/models"
     assert make("http://127.0.0.1:8000").url_for("/v1/models") == "http://127.0.0.1:8000/v1/models"
     assert make("http://nim:8000/api").url_for("/v1/models") == "http://nim:8000/api/v1/models"
+    # Routes outside /v1 (Cohere's /v2/rerank, TEI's /rerank) sit beside the base's /v1.
+    assert make("http://vllm:8000/v1").url_for("/v2/rerank") == "http://vllm:8000/v2/rerank"
+    assert make("http://tei:80/v1").url_for("/rerank") == "http://tei:80/rerank"
+    assert make("http://tei:80").url_for("/rerank") == "http://tei:80/rerank"
 
 
 def test_public_url_drops_credentials() -> None:
