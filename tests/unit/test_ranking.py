@@ -103,3 +103,18 @@ def test_tei_scores_sorted_with_text_and_raw_scores():
     assert body[0]["text"] == "ai is artificial" and 0 < body[1]["score"] < body[0]["score"] < 1
     raw = run(tei_rerank(CTX, TeiRerankRequest(query="what is ai", texts=["bananas"], raw_scores=True)))
     assert raw[0]["score"] < 0 and "text" not in raw[0]
+
+
+def test_logits_identical_in_another_process():
+    import subprocess
+    import sys
+
+    query, passages = "a b c d e f g h quick brown fox", ["quick fox", "brown dog", "h g f e d c b a"]
+    code = (
+        "from fakeai.modes.synthetic.ranking import score;import sys;"
+        f"sys.stdout.write(score({query!r}, {passages!r}).tobytes().hex())"
+    )
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={"PYTHONHASHSEED": seed}).stdout
+        assert out == score(query, passages).tobytes().hex()
