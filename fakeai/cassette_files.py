@@ -215,24 +215,29 @@ def _decode_event(event: dict[str, Any], data_encoding: str | None) -> bytes:
 
 def _common_data_encoding(frames: list[tuple[float, bytes]]) -> str:
     """The serialisation that reproduces the most of a stream's events (an ASCII-only event is
-    reproduced by several; the one that also fits the others wins, so few events need their own)."""
-    counts = dict.fromkeys(JSON_FORMS, 0)
+    reproduced by several; the one that also fits the others wins, so few events need their own).
+    Forms are tried in order and the first that fits every sampled event ends the search."""
+    sample: list[tuple[Any, bytes]] = []
     for _, frame in frames[:50]:
         match = _EVENT.match(frame)
-        if match is None:
-            continue
-        data = match.group(2)
-        try:
-            value = _decode_json(data)
-        except msgspec.DecodeError:
-            continue
-        for name, form in JSON_FORMS.items():
+        if match is not None:
             try:
-                counts[name] += form(value) == data
+                sample.append((_decode_json(match.group(2)), match.group(2)))
+            except msgspec.DecodeError:
+                continue
+    best, best_count = "json", 0
+    for name, form in JSON_FORMS.items():
+        count = 0
+        for value, data in sample:
+            try:
+                count += form(value) == data
             except (TypeError, ValueError, OverflowError):
                 pass
-    best = max(counts, key=counts.__getitem__)
-    return best if counts[best] else "json"
+        if count > best_count:
+            best, best_count = name, count
+        if count == len(sample):
+            break
+    return best
 
 
 # -- rows <-> documents ----------------------------------------------------------------------------
@@ -387,25 +392,27 @@ def _offset(event: Any) -> float:
 
 def dumps(document: dict[str, Any]) -> str:
     """Pretty JSON (2 spaces, key order as built) with each stream event on one line."""
-    return _pretty(document, "", inline_items=False) + "\n"
+    lines: dict[str, str] = {}
+    nonce = os.urandom(6).hex()  # so no string in a body can pass for a placeholder
+    shaped = dict(document)
+    shaped["episodes"] = []
+    for episode in document["episodes"]:
+        if "events" in episode:
+            episode = dict(episode)
+            placeholders = []
+            for event in episode["events"]:
+                mark = f"@@fakeai-event-{nonce}-{len(lines)}@@"
+                lines[f'"{mark}"'] = _one_line(event)
+                placeholders.append(mark)
+            episode["events"] = placeholders
+        shaped["episodes"].append(episode)
+    text = msgspec.json.format(_compact(shaped), indent=2).decode("utf-8")
+    if lines:
+        text = _PLACEHOLDER.sub(lambda m: lines[m.group(0)], text)
+    return text + "\n"
 
 
-def _pretty(value: Any, indent: str, *, inline_items: bool, key: str | None = None) -> str:
-    if isinstance(value, dict) and value:
-        inner = indent + "  "
-        items = [
-            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_pretty(v, inner, inline_items=False, key=k)}"
-            for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if isinstance(value, list) and value:
-        inner = indent + "  "
-        one_line = key == "events"
-        items = [
-            inner + (_one_line(v) if one_line else _pretty(v, inner, inline_items=False)) for v in value
-        ]
-        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
-    return json.dumps(value, ensure_ascii=False)
+_PLACEHOLDER = re.compile(r'"@@fakeai-event-[0-9a-f]{12}-\d+@@"')
 
 
 def _one_line(value: Any) -> str:
@@ -461,13 +468,14 @@ def export_directory(
     except OSError as exc:
         raise CassetteFileError(f"cannot create {root}: {exc}") from None
     result = ExportResult(stale=[])
-    kept: set[Path] = set()
+    kept: set[str] = set()  # names relative to root
     for rows in _grouped(admin.iter_rows(filters)):
         document = rows_to_document(rows)
         text = dumps(document)
         _verify(rows, text)
-        target = root / file_name(rows[0]["path"], rows[0]["key"])
-        kept.add(target.resolve())
+        name = file_name(rows[0]["path"], rows[0]["key"])
+        target = root / name
+        kept.add(name)
         result.cassettes += 1
         try:
             if target.is_file() and target.read_text(encoding="utf-8") == text:
@@ -481,7 +489,7 @@ def export_directory(
             raise CassetteFileError(f"cannot write {target}: {exc}") from None
         result.written += 1
     for existing in sorted(root.rglob("*.json")):
-        if existing.resolve() in kept or not _looks_like_cassette(existing):
+        if existing.relative_to(root).as_posix() in kept or not _looks_like_cassette(existing):
             continue
         result.stale.append(existing)
         if clean:

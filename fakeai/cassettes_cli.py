@@ -73,20 +73,55 @@ def _console():  # noqa: ANN202 - rich.console.Console
     return Console(width=width, highlight=False, soft_wrap=False)
 
 
-def _table(*columns: str, title: str | None = None):  # noqa: ANN202 - rich.table.Table
-    from rich import box
-    from rich.table import Table
+class _Table:
+    """Rows for a rich table; past ``RICH_MAX`` rows (a big database) it prints the same columns as
+    plain aligned text, because rich measures every cell and 20,000 rows would take a minute."""
 
-    table = Table(*columns, title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    for column in table.columns:
-        column.no_wrap = column.header in ("hash", "recorded_at", "last_used_at", "oldest", "newest")
-    return table
+    RICH_MAX = 300
+    NO_WRAP = ("hash", "recorded_at", "last_used_at", "oldest", "newest")
+
+    def __init__(self, *columns: str) -> None:
+        self.columns = columns
+        self.rows: list[list[str]] = []
+        self.sections: set[int] = set()
+
+    def add_row(self, *cells: Any) -> None:
+        self.rows.append(["" if cell is None else str(cell) for cell in cells])
+
+    def add_section(self) -> None:
+        self.sections.add(len(self.rows))
+
+    def print(self, console: Any) -> None:
+        if len(self.rows) > self.RICH_MAX:
+            widths = [max([len(c)] + [len(row[i]) for row in self.rows]) for i, c in enumerate(self.columns)]
+            out = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths)).rstrip()]
+            out.append("  ".join("-" * w for w in widths))
+            for index, row in enumerate(self.rows):
+                if index in self.sections:
+                    out.append(out[1])
+                out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            click.echo("\n".join(out))
+            return
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(*self.columns, box=box.SIMPLE_HEAD)
+        for column in table.columns:
+            column.no_wrap = column.header in self.NO_WRAP
+        for index, row in enumerate(self.rows):
+            if index in self.sections:
+                table.add_section()
+            table.add_row(*(Text(cell) for cell in row))  # data, never markup
+        console.print(table)
 
 
-def _text(value: Any):  # noqa: ANN202 - a rich Text: cell values are data, never markup
-    from rich.text import Text
+def _table(*columns: str) -> _Table:
+    return _Table(*columns)
 
-    return Text("" if value is None else str(value))
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _echo_json(value: Any) -> None:
@@ -209,7 +244,7 @@ def list_command(db_path, endpoint, model, since, status, sort, desc, limit, as_
         )
     console = _console()
     if rows:
-        console.print(table)
+        table.print(console)
     shown = f"{len(rows)} of {total}" if len(rows) != total else str(total)
     episodes = sum(r.episodes for r in rows)
     size = sum(r.size for r in rows)
@@ -272,7 +307,7 @@ def _print_cassette(document: dict[str, Any]) -> None:
                     _text(_adds(event)),
                     _text(shown if len(shown) <= 100 else shown[:97] + "..."),
                 )
-            console.print(table)
+            table.print(console)
             summary = doc["summary"]
             for index, text in summary["text"].items():
                 label = "text" if len(summary["text"]) == 1 else f"text[{index}]"
@@ -399,7 +434,7 @@ def prune_command(db_path, older_than, unused_since, dry_run, as_json) -> None: 
             table.add_row(
                 s.key[:12], s.method, _text(s.path), _text(s.model or "-"), _when(s.recorded_at), _when(s.last_used_at)
             )
-        _console().print(table)
+        table.print(_console())
     click.echo(f"{verb} {len(doomed)} cassette{'s' if len(doomed) != 1 else ''} ({episodes} episodes)")
 
 
@@ -453,7 +488,7 @@ def stats_command(db_path, as_json) -> None:  # noqa: ANN001
         _when(totals["oldest"]),
         _when(totals["newest"]),
     )
-    _console().print(table)
+    table.print(_console())
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -494,7 +529,7 @@ def scan_command(ctx: click.Context, db_path, paths, as_json) -> None:  # noqa: 
         table = _table("where", "episode", "field", "kind", "match")
         for f in findings:
             table.add_row(_text(f.where), str(f.episode), _text(f.field), f.kind, _text(f.preview))
-        _console().print(table)
+        table.print(_console())
         click.echo(f"found {len(findings)} possible secret{'s' if len(findings) != 1 else ''} in {scanned} episodes")
     else:
         click.echo(f"no secrets found in {scanned} episodes")

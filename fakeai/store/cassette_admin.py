@@ -258,25 +258,18 @@ class CassetteAdmin:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def iter_rows(self, filters: Filters = Filters(), batch: int = 500) -> Iterator[dict[str, Any]]:
-        """Every episode (all columns), ordered by key then episode, fetched ``batch`` at a time so
-        a scan or an export of a large database runs in bounded memory."""
+        """Every episode (all columns), ordered by key then episode, fetched ``batch`` rows at a
+        time from one streaming cursor, so a scan or an export of a large database runs in
+        bounded memory and one pass."""
         c = cassettes.c
-        cols = [c[name] for name in _ALL_COLUMNS]
+        query = sa.select(*(c[name] for name in _ALL_COLUMNS)).order_by(c.key, c.episode)
         conditions = _conditions(filters)
-        last: tuple[str, int] = ("", -1)
+        if conditions:
+            query = query.where(c.key.in_(sa.select(c.key).where(*conditions)))
         with self.engine.connect() as conn:
-            while True:
-                query = sa.select(*cols).where(
-                    sa.or_(c.key > last[0], sa.and_(c.key == last[0], c.episode > last[1]))
-                )
-                if conditions:
-                    query = query.where(c.key.in_(sa.select(c.key).where(*conditions)))
-                rows = conn.execute(query.order_by(c.key, c.episode).limit(batch)).all()
-                for row in rows:
-                    yield dict(row._mapping)
-                if len(rows) < batch:
-                    return
-                last = (rows[-1].key, rows[-1].episode)
+            result = conn.execution_options(yield_per=batch).execute(query)
+            for row in result:
+                yield dict(row._mapping)
 
     def stats(self) -> list[StatsRow]:
         """Counts per endpoint and model, sorted by path then model."""
