@@ -1,0 +1,76 @@
+"""The ``fakeai cassettes`` helpers that need no server: dates and ages, big tables, stream text."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from fakeai.cassettes_cli import cassettes, parse_when, stream_summary
+from fakeai.settings import Settings
+from fakeai.store.cassette_admin import CassetteAdmin
+
+NOW = dt.datetime(2026, 11, 25, 12, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-01", dt.datetime(2026, 11, 1)),
+        ("2026-11-01T10:00:00+02:00", dt.datetime(2026, 11, 1, 8, 0, 0)),
+        ("2026-11-01T10:00:00Z", dt.datetime(2026, 11, 1, 10, 0, 0)),
+        ("30d", NOW - dt.timedelta(days=30)),
+        ("12h", NOW - dt.timedelta(hours=12)),
+        ("90m", NOW - dt.timedelta(minutes=90)),
+        ("2w", NOW - dt.timedelta(weeks=2)),
+    ],
+)
+def test_dates_and_ages(text, expected):
+    assert parse_when(text, "--since", now=NOW) == expected
+
+
+def test_a_bad_date_is_a_click_error():
+    with pytest.raises(click.ClickException, match="--since: 'yesterday' is neither"):
+        parse_when("yesterday", "--since")
+
+
+def test_stream_text_for_chat_completions_and_responses():
+    events = [
+        {"t": 1.0, "data": {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}},
+        {"t": 2.5, "data": {"choices": [{"index": 0, "delta": {"content": "Hel"}}, {"index": 1, "delta": {"content": "A"}}]}},
+        {"t": 3.0, "data": {"choices": [{"index": 0, "text": "lo"}]}},
+        {"t": 3.5, "event": "response.output_text.delta", "data": {"type": "response.output_text.delta", "delta": "!"}},
+        {"t": 4.0, "text": "[DONE]"},
+    ]
+    assert stream_summary(events) == {"events": 5, "text": {"0": "Hello!", "1": "A"}, "ttft_ms": 2.5, "total_ms": 4.0}
+
+
+def test_a_big_list_prints_plain_aligned_rows(tmp_path):
+    db = str(tmp_path / "big.db")
+    row = {
+        "method": "POST",
+        "path": "/v1/embeddings",
+        "request": b"{}",
+        "model": "m",
+        "upstream": None,
+        "status": 200,
+        "headers": b"{}",
+        "stream": False,
+        "body": b"{}",
+        "events": None,
+        "size": 2,
+        "recorded_at": NOW,
+    }
+    with CassetteAdmin(Settings(db=db).db_url, create=True) as admin:
+        admin.upsert([{**row, "key": f"{i:064x}", "episode": 0} for i in range(350)])
+    result = CliRunner().invoke(cassettes, ["list", "--db", db], catch_exceptions=False)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == [
+        "hash", "method", "path", "model", "status", "stream", "episodes", "size", "hits", "recorded_at", "last_used_at"
+    ]
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert lines[2].split()[:3] == ["000000000000", "POST", "/v1/embeddings"]
+    assert lines[-1] == "350 cassettes, 350 episodes, 700 B"
