@@ -274,3 +274,18 @@ def test_latency_options_apply(make_client):
     started = time.perf_counter()
     r = slow.post("/v1/responses", json={"model": "gpt-4o", "input": "hello", "stream": True, "max_output_tokens": 3})
     assert r.status_code == 200 and time.perf_counter() - started >= 0.15
+
+
+def test_logprobs_when_included(api):
+    resp = create(api, input="Tell me about owls", include=["message.output_text.logprobs"], top_logprobs=3,
+                  max_output_tokens=20)
+    part = resp["output"][0]["content"][0]
+    assert len(part["logprobs"]) == resp["usage"]["output_tokens"]
+    first = part["logprobs"][0]
+    assert "".join(lp["token"] for lp in part["logprobs"]) == part["text"]
+    assert first["logprob"] <= 0 and len(first["top_logprobs"]) == 3 and first["bytes"] == list(first["token"].encode())
+    r = api.post("/v1/responses", json={"model": "gpt-4o", "input": "owls", "stream": True, "top_logprobs": 2,
+                                        "include": ["message.output_text.logprobs"], "max_output_tokens": 5})
+    deltas = [e for e in sse(r.text) if e["type"] == "response.output_text.delta"]
+    assert all(len(e["logprobs"]) == 1 and e["logprobs"][0]["token"] == e["delta"] for e in deltas)
+    assert create(api, input="owls")["output"][0]["content"][0]["logprobs"] == []

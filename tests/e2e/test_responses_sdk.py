@@ -202,3 +202,14 @@ def test_background(client):
     strict(r)
     assert r.status == "completed" and r.output_text and r.usage.output_tokens > 0
     assert client.responses.cancel(r.id).status == "completed"  # finished already: returned as it is
+
+
+def test_logprobs_parse(client):
+    r = client.responses.create(model="gpt-4o", input="owls", include=["message.output_text.logprobs"],
+                                top_logprobs=2, max_output_tokens=8)
+    strict(r)
+    assert r.output[0].content[0].logprobs[0].top_logprobs[1].logprob < r.output[0].content[0].logprobs[0].logprob
+    events = list(client.responses.create(model="gpt-4o", input="owls", include=["message.output_text.logprobs"],
+                                          top_logprobs=2, max_output_tokens=4, stream=True))
+    _check_events(events)
+    assert all(e.logprobs[0].token == e.delta for e in events if e.type == "response.output_text.delta")

@@ -56,6 +56,16 @@ class _Events:
         return out
 
 
+def _delta_logprobs(entries: list | None) -> list[dict[str, Any]] | None:
+    """The stream's (shorter) logprob shape: no ``bytes``."""
+    if entries is None:
+        return None
+    return [
+        {"token": t, "logprob": lp, "top_logprobs": [{"token": a, "logprob": b} for a, b in tops]}
+        for t, lp, tops in entries
+    ]
+
+
 async def stream_response(
     ctx: SyntheticContext,
     shell: Response,
@@ -98,14 +108,22 @@ async def stream_response(
                      item=OutputMessage(id=item.id, status="in_progress", content=[]))
             where = {"item_id": item.id, "output_index": index, "content_index": 0}
             yield ev("response.content_part.added", **where, part=OutputText(text=""))
-            head = ev.prefix("response.output_text.delta", **where, logprobs=[])
-            for piece in pieces:
-                if pacer is not None:
-                    await pacer.wait()
-                stats.tokens += 1
-                yield ev.delta(head, piece)
+            logprobs = _delta_logprobs(planned.logprobs)
+            if logprobs is None:
+                head = ev.prefix("response.output_text.delta", **where, logprobs=[])
+                for piece in pieces:
+                    if pacer is not None:
+                        await pacer.wait()
+                    stats.tokens += 1
+                    yield ev.delta(head, piece)
+            else:
+                for piece, entry in zip(pieces, logprobs):
+                    if pacer is not None:
+                        await pacer.wait()
+                    stats.tokens += 1
+                    yield ev("response.output_text.delta", **where, delta=piece, logprobs=[entry])
             part = item.content[0]
-            yield ev("response.output_text.done", **where, text=part.text, logprobs=[])
+            yield ev("response.output_text.done", **where, text=part.text, logprobs=logprobs or [])
             yield ev("response.content_part.done", **where, part=part)
         elif isinstance(item, FunctionCallItem):
             yield ev("response.output_item.added", output_index=index,

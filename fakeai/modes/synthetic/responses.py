@@ -25,6 +25,7 @@ from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.catalogue import DEFAULT_MODEL
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.jsonschema_fake import SchemaError, fake_instance, fake_json_object
+from fakeai.modes.synthetic.logprobs import token_logprobs
 from fakeai.modes.synthetic.prompt_cache import BLOCK, MIN_CACHED
 from fakeai.modes.synthetic.textcommon import new_id, observe_prompt, py_random
 from fakeai.modes.synthetic.tokenizer import REPLY_PRIMING, TOKENS_PER_MESSAGE, count_tokens, tokenize
@@ -68,6 +69,7 @@ _decode_response = msgspec.json.Decoder(Response).decode
 _HISTORY_CHARS = 4000  # what topic_words looks at; older turns do not steer the next answer
 _TOOL_CHOICES = ("none", "auto", "required")
 _RUNNING = ("queued", "in_progress")
+LOGPROBS = "message.output_text.logprobs"  # the ``include`` value that asks for token logprobs
 # Background responses still running in this worker, by id; held so the loop does not drop them.
 _BACKGROUND: dict[str, asyncio.Task] = {}
 
@@ -249,6 +251,7 @@ class Planned:
     reasoning_tokens: int = 0
     summary: bool = False
     text: str = field(default="")
+    logprobs: list | None = None  # logprobs.TokenLogprob per message token, when asked for
 
 
 def _choose(mode: str, functions: list[FunctionTool], conv: Conversation, topics: list[str],
@@ -333,7 +336,15 @@ def plan(req: ResponseCreateRequest, model: str, conv: Conversation, functions: 
             tokens, out.incomplete = tokens[:budget], True  # cut JSON, as OpenAI leaves it
     out.text = "".join(tokens)
     status = "incomplete" if out.incomplete else "completed"
-    out.output.append(OutputMessage(id=new_id("msg_"), status=status, content=[OutputText(text=out.text)]))
+    part = OutputText(text=out.text)
+    if req.include and LOGPROBS in req.include:
+        out.logprobs = token_logprobs(rng, tokens, req.top_logprobs or 0)
+        part.logprobs = [
+            {"token": t, "bytes": list(t.encode()), "logprob": lp,
+             "top_logprobs": [{"token": a, "bytes": list(a.encode()), "logprob": b} for a, b in tops]}
+            for t, lp, tops in out.logprobs
+        ]
+    out.output.append(OutputMessage(id=new_id("msg_"), status=status, content=[part]))
     out.pieces.append(tokens)
     return _totals(out)
 
