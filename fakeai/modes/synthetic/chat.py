@@ -75,9 +75,10 @@ def message_text(message: ChatMessage) -> str:
 
 
 def _prompt_pieces(messages: list[ChatMessage]) -> list[str]:
+    # The same framing count_message_tokens charges: 3 tokens around each message's content.
     pieces: list[str] = []
     for m in messages:
-        pieces.append("<|" + m.role + "|>")
+        pieces += ("<|start|>", m.role, "<|message|>")
         pieces.extend(tokenize(message_text(m)))
     return pieces
 
