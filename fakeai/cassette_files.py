@@ -55,6 +55,7 @@ recorded content — hits, last use — is not exported, so replaying never dirt
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -312,6 +313,11 @@ def document_to_rows(document: Any) -> list[dict[str, Any]]:
     request = decode_value(
         _field(document, "request_encoding", str), document.get("request"), document.get("request_suffix", "")
     )
+    actual = hashlib.sha256(request).hexdigest()
+    if actual != key:
+        # Replay looks cassettes up by the hash of the incoming request, so an edited request
+        # would silently never match; say so instead.
+        raise ValueError(f"the request hashes to {actual}, not to the file's key (was the request edited?)")
     episodes = _field(document, "episodes", list)
     if not episodes:
         raise ValueError("'episodes' is empty")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 
 import msgspec
@@ -55,13 +56,15 @@ def test_every_form_gives_back_the_exact_bytes(data, encoding):
     assert decode_value(encoded.encoding, encoded.value, encoded.suffix) == data
 
 
-def row(key: str, episode: int = 0, **over) -> dict:
+def row(key: str | None = None, episode: int = 0, n: int = 0, **over) -> dict:
+    """A table row; without ``key`` a true one (the sha256 of the request, as import insists)."""
+    request = b'{"body":{"model":"m","n":%d},"headers":{},"method":"POST","path":"/v1/chat/completions","query":[]}' % n
     values = {
-        "key": key,
+        "key": key or hashlib.sha256(request).hexdigest(),
         "episode": episode,
         "method": "POST",
         "path": "/v1/chat/completions",
-        "request": b'{"body":{"model":"m"},"headers":{},"method":"POST","path":"/v1/chat/completions","query":[]}',
+        "request": request,
         "model": "m",
         "upstream": "http://up/v1",
         "status": 200,
@@ -90,7 +93,7 @@ FRAMES = [
 
 
 def test_a_stream_document_is_readable_and_exact():
-    stream_row = row("a" * 64, stream=True, body=None, events=pack_events(FRAMES), size=0)
+    stream_row = row(stream=True, body=None, events=pack_events(FRAMES), size=0)
     document = rows_to_document([stream_row])
     events = document["episodes"][0]["events"]
     assert events[0] == {"t": 0.5, "event": "response.created", "data": {"type": "response.created"}}
@@ -120,10 +123,11 @@ def test_file_names_are_endpoint_and_short_hash():
         (lambda d: d["episodes"][0].update(body_encoding="rot13"), "unknown encoding"),
         (lambda d: d["episodes"][0].pop("body"), "'text' value must be a string"),
         (lambda d: d.update(episodes=[]), "'episodes' is empty"),
+        (lambda d: d["request"]["body"].update(n=1), "the request hashes to [0-9a-f]{64}, not to the file's key"),
     ],
 )
 def test_bad_documents_say_what_is_wrong(mutate, message):
-    document = rows_to_document([row("c" * 64, body=b"not json")])
+    document = json.loads(dumps(rows_to_document([row(body=b"not json")])))
     mutate(document)
     with pytest.raises(ValueError, match=message):
         document_to_rows(document)
@@ -162,19 +166,28 @@ def test_prefixes_filters_prune_and_idempotent_upsert(admin, tmp_path):
     doomed = admin.prune_candidates(older_than=dt.datetime(2025, 1, 1))
     assert [s.key[:4] for s in doomed] == ["ef01"]
 
-    out = tmp_path / "out"
-    assert export_directory(admin, out).cassettes == 3
     again = admin.upsert([{k: v for k, v in r.items()} for r in rows])
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
-    files, counts = import_paths(admin, [out])
-    assert files == 3 and counts.unchanged == 4
     changed = admin.upsert([row("abcd" + "0" * 60, body=b'{"ok":false}')])
     assert changed.updated == 1 and admin.episodes("abcd" + "0" * 60)[0]["body"] == b'{"ok":false}'
     assert admin.delete(["abcd" + "1" * 60]) == 2
+
+
+def test_export_then_import_changes_nothing(admin, tmp_path):
+    rows = [row(n=1), row(n=1, episode=1, status=404), row(n=2, path="/v1/embeddings", body=b"\x00\x01", size=2)]
+    admin.upsert(rows)
+    out = tmp_path / "out"
+    result = export_directory(admin, out)
+    assert (result.cassettes, result.written) == (2, 2)
+    files, counts = import_paths(admin, [out])
+    assert (files, counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0, 3)
+    (out / "embeddings" / "stale.json").write_text('{"fakeai_cassette": 1}')
+    cleaned = export_directory(admin, out, clean=True)
+    assert cleaned.unchanged == 2 and cleaned.removed == 1 and not (out / "embeddings" / "stale.json").exists()
     with pytest.raises(CassetteFileError, match="no such file"):
         import_paths(admin, [tmp_path / "missing"])
 
 
 def test_iter_rows_pages_through_everything(admin):
-    admin.upsert([row(f"{i:064x}", body=base64.b64encode(bytes([i])) ) for i in range(23)])
+    admin.upsert([row(f"{i:064x}", body=base64.b64encode(bytes([i]))) for i in range(23)])
     assert [r["key"] for r in admin.iter_rows(batch=5)] == [f"{i:064x}" for i in range(23)]
