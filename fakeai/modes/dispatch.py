@@ -87,7 +87,7 @@ class Dispatcher:
         cassette = await self.replayer.find(request.key)
         if cassette is not None:
             count("hits")
-            return self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
+            return await self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
         count("misses")
         on_miss = OnMiss(self.settings.on_miss)
         if on_miss is OnMiss.SYNTHETIC:

@@ -83,7 +83,9 @@ class Recorder:
             count("recordings")
 
     async def _store(self, exchange, request, status, headers, *, body=None, events=None) -> None:  # noqa: ANN001
+        started = exchange.started or time.perf_counter()
         cassette = store.Cassette(
+            duration_ms=(time.perf_counter() - started) * 1000.0,
             key=request.key,
             method=exchange.method,
             path=exchange.path,

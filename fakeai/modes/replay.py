@@ -85,11 +85,17 @@ class Replayer:
 
     # -- answering ---------------------------------------------------------------------------
 
-    def answer(self, exchange: Exchange, cassette: store.Cassette, headers: dict[str, str]) -> Reply:
-        """The recorded answer; ``headers`` (source, hash) are added to the kept ones."""
+    async def answer(self, exchange: Exchange, cassette: store.Cassette, headers: dict[str, str]) -> Reply:
+        """The recorded answer; ``headers`` (source, hash) are added to the kept ones. At a speed
+        above 0 a whole answer comes when the upstream's did (scaled), a stream's events likewise."""
         kept = {k: v for k, v in cassette.headers.items() if k != "content-type"}
         kept.update(headers)
         if cassette.events is None:
+            if self.speed > 0 and cassette.duration_ms:
+                started = exchange.started or time.perf_counter()
+                delay = started + cassette.duration_ms / (1000.0 * self.speed) - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             return Body(content=cassette.body or b"", status=cassette.status, media_type=cassette.content_type, headers=kept)
         return EventStream(
             events=self._play(cassette.events, exchange.started or time.perf_counter()),

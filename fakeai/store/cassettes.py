@@ -86,6 +86,7 @@ class Cassette(msgspec.Struct, kw_only=True):
     model: str | None = None
     upstream: str | None = None
     episode: int = 0  # assigned by ``insert``
+    duration_ms: float | None = None  # request arrival to the upstream's last byte
     recorded_at: dt.datetime | None = None
     last_used_at: dt.datetime | None = None
     hits: int = 0
@@ -132,6 +133,7 @@ def _row_values(cassette: Cassette, recorded_at: dt.datetime) -> dict[str, Any]:
         "body": None if cassette.events is not None else (cassette.body or b""),
         "events": pack_events(cassette.events) if cassette.events is not None else None,
         "size": cassette.size,
+        "duration_ms": None if cassette.duration_ms is None else round(cassette.duration_ms, 3),
         "recorded_at": cassette.recorded_at or recorded_at,
         "last_used_at": cassette.last_used_at,
         "hits": cassette.hits,
@@ -156,6 +158,7 @@ def _from_row(row: Any) -> Cassette:
         recorded_at=m["recorded_at"],
         last_used_at=m["last_used_at"],
         hits=m["hits"],
+        duration_ms=m["duration_ms"],
     )
 
 
@@ -163,7 +166,7 @@ def _from_row(row: Any) -> Cassette:
 # built once so every insert reuses the compiled statement.
 _VALUE_COLUMNS = (
     "key", "method", "path", "request", "model", "upstream", "status", "headers", "stream", "body", "events",
-    "size", "recorded_at", "last_used_at", "hits",
+    "size", "duration_ms", "recorded_at", "last_used_at", "hits",
 )  # fmt: skip
 _INSERT_NEXT_EPISODE = (
     sql_insert(cassettes)

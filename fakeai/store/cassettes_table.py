@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -41,6 +42,9 @@ cassettes = Table(
     # A stream's events as one msgpack blob of [[offset_ms, event_bytes], ...], or NULL.
     Column("events", LargeBinary, nullable=True),
     Column("size", Integer, nullable=False, default=0),
+    # Milliseconds from the request's arrival to the upstream's last byte (migration 0005); replay
+    # at --replay-speed > 0 waits this long (scaled) before a whole answer. NULL: answer at once.
+    Column("duration_ms", Float, nullable=True),
     Column("recorded_at", DateTime, nullable=False),
     Column("last_used_at", DateTime, nullable=True),
     Column("hits", Integer, nullable=False, default=0),

@@ -242,6 +242,15 @@ def test_replay_at_speed_one_keeps_the_recorded_gaps(recording) -> None:  # noqa
     with ServerProcess("--mode", "replay", "--replay-speed", "1", db=db) as server:
         recorded = _recorded_offsets(db, events)
         arrivals = _arrivals(server)
+        # A whole answer comes after the upstream's recorded duration too.
+        client = server.client()
+        started = time.perf_counter()
+        raw = client.chat.completions.with_raw_response.create(**CHAT, max_tokens=12, seed=1)
+        whole_ms = (time.perf_counter() - started) * 1000
+        assert raw.http_response.content == answers["chat"][1]
+        duration = _duration_of(db, answers["chat"][1])
+        assert duration >= TTFT_MS + 5 * ITL_MS
+        assert duration - 5 <= whole_ms <= duration + 80, (whole_ms, duration)
     assert len(arrivals) == len(recorded)
     # Real time: time to first token and every gap as recorded (the clocks differ by the request's
     # trip to the server, so allow a little either way).
@@ -259,6 +268,14 @@ def _recorded_offsets(db: str, events: list[bytes]) -> list[float]:
             if [e for _, e in cassette.events] == events:
                 return [offset for offset, _ in cassette.events]
     raise AssertionError("the recorded stream is not in the database")
+
+
+def _duration_of(db: str, body: bytes) -> float:
+    for info in asyncio.run(_list(db)):
+        for cassette in asyncio.run(_episodes(db, info.key)):
+            if cassette.body == body:
+                return cassette.duration_ms
+    raise AssertionError("the recorded answer is not in the database")
 
 
 def _arrivals(server: ServerProcess) -> list[float]:
