@@ -20,7 +20,7 @@ _WRONG = "Incorrect API key provided. Use one of the keys this FakeAI server acc
 # async on purpose: Litestar runs a sync guard in a worker thread, which cost ~0.4 ms per request.
 async def require_api_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     runtime = runtime_of(connection)
-    if not runtime.settings.require_api_key:
+    if not runtime.settings.require_api_key or runtime.dispatcher.upstream_checks_keys:
         return
     headers = connection.headers
     value = headers.get("authorization")

@@ -38,6 +38,9 @@ class Dispatcher:
         self.db = db
         self.metrics = metrics
         self.keys = KeyConfig.from_settings(settings)
+        # Recording with the client's own key (no --upstream-api-key): that key is the upstream's
+        # to judge, so FakeAI's own key check stands aside.
+        self.upstream_checks_keys = self.mode is Mode.RECORD and not settings.upstream_api_key
         self.recorder: Recorder | None = None
         self.replayer: Replayer | None = None
 

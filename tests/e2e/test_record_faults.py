@@ -391,3 +391,20 @@ def test_secrets_never_reach_the_database(start_server, tmp_path, upstream) -> N
     request = json.loads(chat.request)
     assert request["body"]["user"] == "[REDACTED]" and request["body"]["metadata"]["card"] == "[REDACTED]"
     assert request["headers"] == {}
+
+
+def test_client_key_is_passed_upstream_and_judged_there(start_server, tmp_path, upstream) -> None:  # noqa: ANN001
+    """Without --upstream-api-key the client's own key goes upstream: a key only the upstream knows
+    works through the recorder, a key nobody knows gets the upstream's 401 (and neither is stored)."""
+    db = str(tmp_path / "passthrough.db")
+    server = start_server("--mode", "record", "--upstream", upstream.base_url, db=db)
+    ok = openai.OpenAI(api_key=UPSTREAM_KEY, base_url=server.base_url, max_retries=0)
+    assert ok.models.with_raw_response.list().headers["x-fakeai-source"] == "upstream"
+    bad = openai.OpenAI(api_key="sk-nobody-knows-this-one", base_url=server.base_url, max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as info:
+        bad.models.list()
+    assert info.value.response.headers["x-fakeai-source"] == "upstream"
+    server.stop()
+    data = b"".join(p.read_bytes() for p in Path(tmp_path).glob("passthrough.db*") if not p.name.endswith(".log"))
+    assert UPSTREAM_KEY.encode() not in data and b"sk-nobody-knows-this-one" not in data
+    assert count_cassettes(db) == 2  # the 401 is an upstream answer like any other
