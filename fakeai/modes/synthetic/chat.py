@@ -286,13 +286,11 @@ def _choice_events(pre: bytes, p: Planned) -> list[bytes]:
     events: list[bytes] = []
     rpre = pre + b'{"reasoning_content":'
     tail = b"}" + _NULL_TAIL
-    for tok in p.reasoning:
-        events.append(rpre + enc_str(tok) + tail)
+    events += [rpre + enc_str(tok) + tail for tok in p.reasoning]
     if p.content is not None:
         cpre = pre + b'{"content":'
         if p.logprobs is None:
-            for tok in p.content:
-                events.append(cpre + enc_str(tok) + tail)
+            events += [cpre + enc_str(tok) + tail for tok in p.content]  # the per-token hot path
         else:
             for tok, entry in zip(p.content, p.logprobs):
                 lp = _encode(ChoiceLogprobs([_lp_struct(entry)]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -138,7 +139,7 @@ _REASONING_POOL_SIZE = 600
 @dataclass(slots=True, frozen=True)
 class _Sentence:
     tokens: tuple[str, ...]  # first token carries its leading space: " The"
-    bare_first: str  # the first token without the space, for the start of text or of a paragraph
+    bare: tuple[str, ...]  # the same without that space, for the start of text or of a paragraph
     topic_at: int  # index of the topic token, -1 if none
 
 
@@ -179,7 +180,7 @@ def _expand(templates: Sequence[str], count: int, seed: int) -> tuple[_Sentence,
                 words[j] = "an" if vowel or nxt.startswith("hon") else "a"
         words[0] = words[0][0].upper() + words[0][1:]
         tokens = tuple(w if w in ",.;?" else " " + w for w in words)
-        out.append(_Sentence(tokens, tokens[0][1:], topic_at))
+        out.append(_Sentence(tokens, (tokens[0][1:], *tokens[1:]), topic_at))
     return tuple(out)
 
 
@@ -229,8 +230,13 @@ def topic_words(text: str, limit: int = 8) -> list[str]:
     Capitalised words keep their case unless they start a sentence (names stay names); the rest are
     lower-cased. Long words are fine: the generator inserts their token pieces.
     """
-    if len(text) > 4000:
-        text = text[-4000:]  # the end of a long prompt is what the question is about
+    # The end of a prompt is what the question is about, and 600 characters hold enough content words;
+    # prompts repeat under load (benchmarks, retries), hence the memo.
+    return list(_topic_words(text[-600:], limit))
+
+
+@lru_cache(maxsize=1024)
+def _topic_words(text: str, limit: int) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for m in reversed(list(_WORD.finditer(text))):
         w = m.group()
@@ -245,7 +251,7 @@ def topic_words(text: str, limit: int = 8) -> list[str]:
             seen[w] = None
             if len(seen) >= limit:
                 break
-    return list(seen)
+    return tuple(seen)
 
 
 # --- generation --------------------------------------------------------------------------------------------
@@ -271,6 +277,7 @@ class Generation:
 _REASONING_FAMILIES = ("gpt-oss", "o1", "o3", "o4-mini", "deepseek-r1", "qwq", "r1-distill")
 
 
+@lru_cache(maxsize=4096)
 def is_reasoning_model(model: str) -> bool:
     """gpt-oss, o1/o3/o4-mini and DeepSeek-R1 families think out loud (vLLM's ``reasoning_content``)."""
     name = model.lower().rsplit("/", 1)[-1]
@@ -308,18 +315,17 @@ def _sentences(
         if i + 3 > len(u):  # templates shorter than expected: draw more
             u.extend(rng.random(3 * n).tolist())
         s = pool[int(u[i] * npool)]
-        toks = list(s.tokens)
+        toks = s.bare if bare else s.tokens
         if ntop and s.topic_at > 0 and u[i + 1] < 0.6:
             # A prompt word replaces the topic noun; a long word becomes its several token pieces.
+            toks = list(toks)
             toks[s.topic_at : s.topic_at + 1] = _pieces(topics[int(u[i + 1] / 0.6 * ntop)])
-        if bare:
-            toks[0] = toks[0][1:]
-        out.extend(toks)
+        out += toks
         since_para += 1
         # A paragraph break after 3-6 sentences: the final "." becomes ".\n\n" (still one token).
         bare = since_para >= 3 and u[i + 2] < 0.3
         if bare and len(out) < target:
-            out[-1] = out[-1] + "\n\n"
+            out[-1] += "\n\n"
             since_para = 0
         i += 3
     return out

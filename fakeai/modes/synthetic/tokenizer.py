@@ -87,7 +87,8 @@ def _content_tokens(content: Any) -> int:
 
 
 def _get(obj: Any, name: str) -> Any:
-    if isinstance(obj, Mapping):
+    # dict first: isinstance against the Mapping ABC is slow, and this runs per message per request.
+    if type(obj) is dict or isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -99,10 +100,15 @@ def count_message_tokens(messages: Iterable[Any]) -> int:
     """
     total = REPLY_PRIMING
     for message in messages:
-        total += TOKENS_PER_MESSAGE + _content_tokens(_get(message, "content"))
-        if _get(message, "name"):
+        if type(message) is dict:
+            content, name, tool_calls = message.get("content"), message.get("name"), message.get("tool_calls")
+        else:
+            content = getattr(message, "content", None)
+            name = getattr(message, "name", None)
+            tool_calls = getattr(message, "tool_calls", None)
+        total += TOKENS_PER_MESSAGE + (count_tokens(content) if type(content) is str else _content_tokens(content))
+        if name:
             total += TOKENS_PER_NAME
-        tool_calls = _get(message, "tool_calls")
         if tool_calls:
             for call in tool_calls:
                 function = _get(call, "function")
