@@ -331,6 +331,9 @@ def _sentences(
     return out
 
 
+MAX_GENERATED = 32768
+
+
 def natural_length(rng: np.random.Generator) -> int:
     """How long an answer 'wants' to be when nothing limits it: 40..~450 tokens, skewed short."""
     u = float(rng.random())
@@ -359,7 +362,8 @@ def generate(
     The answer ends at the first sentence end past a natural target length (finish ``stop``) unless
     ``max_tokens`` cuts it first (finish ``length``). ``ignore_eos`` (vLLM) makes it run to max_tokens.
     """
-    budget = max_tokens if max_tokens is not None else 1 << 30
+    # A context window's worth at most: max_tokens=10**9 with ignore_eos must not exhaust memory.
+    budget = min(max_tokens, MAX_GENERATED) if max_tokens is not None else MAX_GENERATED
     reasoning_tokens: list[str] = []
     if reasoning:
         reasoning_tokens = think(rng, topics)
