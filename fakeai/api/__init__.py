@@ -43,4 +43,4 @@ ROOT_HANDLERS: list = [
 
 
 def v1_router() -> Router:
-    return Router(path="/v1", route_handlers=V1_HANDLERS, guards=[require_api_key])
+    return Router(path="/v1", route_handlers=V1_HANDLERS, before_request=require_api_key)
