@@ -61,7 +61,11 @@ async def list_files(request: Request) -> Response:
     reply = await runtime.dispatcher.handle(
         exchange,
         lambda: synthetic.list_files(
-            runtime.synthetic, purpose=q.get("purpose"), limit=q.get("limit"), after=q.get("after"), order=q.get("order")
+            runtime.synthetic,
+            purpose=q.get("purpose"),
+            limit=q.get("limit"),
+            after=q.get("after"),
+            order=q.get("order"),
         ),
     )
     return to_response(request, reply)
