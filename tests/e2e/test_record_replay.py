@@ -250,13 +250,13 @@ def test_replay_at_speed_one_keeps_the_recorded_gaps(recording) -> None:  # noqa
         assert raw.http_response.content == answers["chat"][1]
         duration = _duration_of(db, answers["chat"][1])
         assert duration >= TTFT_MS + 5 * ITL_MS
-        assert duration - 5 <= whole_ms <= duration + 80, (whole_ms, duration)
+        assert duration - 5 <= whole_ms <= duration + 120, (whole_ms, duration)
     assert len(arrivals) == len(recorded)
     # Real time: time to first token and every gap as recorded (the clocks differ by the request's
     # trip to the server, so allow a little either way).
     assert recorded[0] >= TTFT_MS
     for got, want in zip(arrivals, recorded):
-        assert want - 5 <= got <= want + 60, (got, want)
+        assert want - 5 <= got <= want + 100, (got, want)
     assert arrivals[-1] - arrivals[0] >= 0.8 * (recorded[-1] - recorded[0])
 
 
