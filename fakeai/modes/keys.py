@@ -126,6 +126,9 @@ def decode_request(request: bytes) -> dict[str, Any]:
     return _decode_any(request)
 
 
+_NOT_JSON = object()
+
+
 def _canonical_body(body: bytes, content_type: str, config: KeyConfig) -> tuple[Any, str | None]:
     if not body:
         return None, None
@@ -146,9 +149,6 @@ def _canonical_body(body: bytes, content_type: str, config: KeyConfig) -> tuple[
             model = value.get("model") if isinstance(value, dict) else None
             return value, model if isinstance(model, str) else None
     return {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}, None
-
-
-_NOT_JSON = object()
 
 
 def _apply_paths(value: Any, config: KeyConfig) -> Any:
@@ -339,8 +339,3 @@ def _diff(a: Any, b: Any, where: str, out: list[str], limit: int) -> None:
             _diff(x, y, f"{where}.{index}", out, limit)
         return
     out.append(where)
-
-
-def similarity(a: dict[str, Any], b: dict[str, Any]) -> int:
-    """How many differing fields separate two requests (fewer is nearer)."""
-    return len(differences(a, b, limit=1000))
