@@ -12,7 +12,7 @@ from fakeai.modes.synthetic.embeddings import (
     FRAGMENTS,
     _check_inputs,
     _encode,
-    _Fragments,
+    ByteLRU,
     embed_texts,
     model_dimensions,
 )
@@ -125,18 +125,16 @@ def test_base64_round_trip_is_little_endian_float32():
 
 
 def test_cached_fragments_are_the_fresh_ones_and_the_cache_is_bounded():
-    FRAGMENTS.items.clear()
-    FRAGMENTS.size = 0
+    FRAGMENTS.clear()
     texts = [f"cache probe {i}" for i in range(5)]
     first = _encode(MODEL, texts[:3], 64, False, 9)
     assert len(FRAGMENTS.items) == 3
     # A batch mixing cached and new inputs equals one computed with nothing cached.
     mixed = _encode(MODEL, texts[::-1], 64, False, 9)
-    FRAGMENTS.items.clear()
-    FRAGMENTS.size = 0
+    FRAGMENTS.clear()
     assert mixed == _encode(MODEL, texts[::-1], 64, False, 9)
     assert first == _encode(MODEL, texts[:3], 64, False, 9)
-    small = _Fragments(budget=4000)
+    small = ByteLRU(budget=4000)
     for i in range(100):
         small.put(("m", None, "float", f"t{i}"), b"x" * 100)
     assert small.size <= 4000 and ("m", None, "float", "t99") in small.items
@@ -150,3 +148,24 @@ def test_batch_of_2048_is_fast():
     elapsed = time.perf_counter() - started
     assert vectors.shape == (2048, 1536)
     assert elapsed < 3.0, elapsed  # ~0.15 s on one core; generous for a loaded CI machine
+
+
+def test_repeated_request_is_answered_from_the_body_cache():
+    import asyncio
+
+    from fakeai.modes.synthetic.context import SyntheticContext
+    from fakeai.modes.synthetic.embeddings import BODIES, create_embeddings
+    from fakeai.schemas.embeddings import EmbeddingRequest
+    from fakeai.settings import Settings
+
+    ctx = SyntheticContext(Settings(), None)
+    request = EmbeddingRequest(model=MODEL, input=[[5, 6], [7]], encoding_format="base64", dimensions=32)
+    BODIES.clear()
+    first = asyncio.run(create_embeddings(ctx, request)).content
+    assert len(BODIES.items) == 1
+    FRAGMENTS.clear()  # a hit needs no fragments
+    assert asyncio.run(create_embeddings(ctx, request)).content == first
+    assert not FRAGMENTS.items
+    with pytest.raises(InvalidRequestError):  # errors are never cached
+        asyncio.run(create_embeddings(ctx, EmbeddingRequest(model=MODEL, input="x", dimensions=4096)))
+    assert len(BODIES.items) == 1

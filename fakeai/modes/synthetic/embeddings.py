@@ -53,6 +53,7 @@ MAX_GROUP = 256  # inputs padded and summed together
 # event loop, so other requests keep flowing meanwhile.
 OFFLOAD_WORK = 2_000_000
 FRAGMENT_CACHE_BYTES = 32 * 1024 * 1024  # per worker
+BODY_CACHE_BYTES = 16 * 1024 * 1024  # per worker
 
 DEFAULT_DIMENSIONS = 1024
 # Substring of the model id -> native size; first match wins, so longer names come first.
@@ -223,11 +224,9 @@ def _check_inputs(raw: str | list) -> tuple[list[str] | list[list[int]], list[in
     return items, counts
 
 
-class _Fragments:
-    """Encoded vectors (the JSON of one ``embedding`` value) by (model, dims, format, input): an LRU
-    bounded in bytes, so texts that come back (a load test's inputs, a re-indexed corpus) cost a lookup.
-    Vectors do not depend on the batch, so a cached fragment is exactly what a fresh one would be.
-    Locked: big batches are built in a worker thread while the event loop serves small ones."""
+class ByteLRU:
+    """A least-recently-used map of bytes, bounded by the bytes it holds (values and keys). Locked:
+    big batches are built in a worker thread while the event loop serves small requests."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -256,13 +255,33 @@ class _Fragments:
                 old_key, old_value = self.items.popitem(last=False)
                 self.size -= len(old_value) + _key_cost(old_key)
 
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.size = 0
+
 
 def _key_cost(key: tuple) -> int:
+    """Roughly the bytes a key's input holds (a text, a token tuple, or a tuple of either)."""
     item = key[-1]
-    return 64 + (len(item) if isinstance(item, str) else 8 * len(item))
+    if isinstance(item, str):
+        return 64 + len(item)
+    return 64 + sum(len(x) if isinstance(x, str) else 8 * len(x) if isinstance(x, tuple) else 8 for x in item)
 
 
-FRAGMENTS = _Fragments(FRAGMENT_CACHE_BYTES)
+def _hashable(value: str | list) -> str | tuple:
+    if isinstance(value, str):
+        return value
+    return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+
+
+# Encoded vectors (the JSON of one ``embedding`` value) by (model, dims, format, input), so texts that
+# come back (a load test's inputs, a re-indexed corpus) cost a lookup. Vectors do not depend on the
+# batch, so a cached fragment is exactly what a fresh one would be.
+FRAGMENTS = ByteLRU(FRAGMENT_CACHE_BYTES)
+# Whole answers by (model, dims, format, input): a repeated request skips validation and assembly too.
+# Only successful answers are kept, so a hit needs no checks.
+BODIES = ByteLRU(BODY_CACHE_BYTES)
 
 
 def _fragments(vectors: np.ndarray, base64_format: bool) -> list[bytes]:
@@ -305,6 +324,11 @@ def _encode(
 
 async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) -> Body:
     ctx.catalogue.require(request.model)
+    base64_format = request.encoding_format == "base64"
+    answer_key = (request.model, request.dimensions, base64_format, _hashable(request.input))
+    cached = BODIES.get(answer_key)
+    if cached is not None:
+        return Body(content=cached)
     items, counts = _check_inputs(request.input)
     native = model_dimensions(request.model)
     dims = request.dimensions
@@ -316,8 +340,9 @@ async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) ->
     prompt_tokens = sum(counts)
 
     def build() -> bytes:
-        return _encode(request.model, items, dims, request.encoding_format == "base64", prompt_tokens)
+        return _encode(request.model, items, dims, base64_format, prompt_tokens)
 
     big = prompt_tokens * (dims or native) > OFFLOAD_WORK
     content = await asyncio.to_thread(build) if big else build()
+    BODIES.put(answer_key, content)
     return Body(content=content)
