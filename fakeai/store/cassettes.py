@@ -204,24 +204,27 @@ async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
 
 
 async def bulk_insert(db: Database, items: Iterable[Cassette], *, batch: int = 5000) -> int:
-    """Insert many cassettes fast (benchmarks, imports): one executemany per batch, each cassette
-    keeping the ``episode`` it carries. Returns how many rows were written."""
+    """Insert many cassettes fast (benchmarks, imports): one transaction, one executemany per
+    batch, each cassette keeping the ``episode`` it carries. Returns how many rows were written."""
     now = _now()
-    written = 0
-    rows: list[dict[str, Any]] = []
-    async with db.engine.begin() as conn:
+
+    def write(conn: Connection) -> int:
+        written = 0
+        rows: list[dict[str, Any]] = []
         for cassette in items:
             row = _row_values(cassette, now)
             row["episode"] = cassette.episode
             rows.append(row)
             if len(rows) >= batch:
-                await conn.execute(sql_insert(cassettes), rows)
+                conn.execute(sql_insert(cassettes), rows)
                 written += len(rows)
                 rows = []
         if rows:
-            await conn.execute(sql_insert(cassettes), rows)
+            conn.execute(sql_insert(cassettes), rows)
             written += len(rows)
-    return written
+        return written
+
+    return await _in_transaction(db, write)
 
 
 async def lookup_episodes(db: Database, key: str) -> list[Cassette]:
