@@ -184,9 +184,8 @@ def _expand(templates: Sequence[str], count: int, seed: int) -> tuple[_Sentence,
     return tuple(out)
 
 
-_CONTENT = _expand(_CONTENT_TEMPLATES, _POOL_SIZE, 1234)
-_REASONING = _expand(_REASONING_TEMPLATES, _REASONING_POOL_SIZE, 4321)
-_MEAN_SENTENCE = sum(len(s.tokens) for s in _CONTENT) / len(_CONTENT)
+_CONTENT_SENTENCES = _expand(_CONTENT_TEMPLATES, _POOL_SIZE, 1234)
+_REASONING_SENTENCES = _expand(_REASONING_TEMPLATES, _REASONING_POOL_SIZE, 4321)
 
 # Every vocabulary word, for logprob alternatives and JSON values.
 WORDS: tuple[str, ...] = tuple(sorted(set(_NOUNS + _ADJS + _VERBS + _ADVS)))
@@ -299,22 +298,36 @@ def _pieces(word: str) -> list[str]:
     return p
 
 
-def _sentences(
-    pool: tuple[_Sentence, ...], rng: np.random.Generator, target: int, topics: Sequence[str], bare_start: bool
-) -> list[str]:
-    """Whole sentences until at least ``target`` tokens; paragraphs every few sentences."""
-    n = int(target / 10) + 4  # upper bound on the sentences needed (shortest sentences ~8 tokens)
+class _Pool:
+    """A sentence pool and the length of its shortest sentence (which bounds the draws a target needs).
+
+    (A numpy-vectorised join was measured slower: numpy's per-call cost dominates at ~10 sentences, and
+    swapping prompt words into one long list costs more than the per-sentence loop saves.)
+    """
+
+    __slots__ = ("sentences", "size", "shortest")
+
+    def __init__(self, sentences: tuple[_Sentence, ...]) -> None:
+        self.sentences = sentences
+        self.size = len(sentences)
+        self.shortest = min(len(s.tokens) for s in sentences)
+
+
+def _sentences(pool: _Pool, rng: np.random.Generator, target: int, topics: Sequence[str], bare_start: bool) -> list[str]:
+    """Whole sentences until at least ``target`` tokens; a paragraph break after 3 or more sentences."""
+    if target <= 0:
+        return []
+    n = target // pool.shortest + 1
     u = rng.random(3 * n).tolist()
-    out: list[str] = []
-    npool = len(pool)
+    sentences = pool.sentences
+    npool = pool.size
     ntop = len(topics)
+    out: list[str] = []
     i = 0
     bare = bare_start
     since_para = 0
     while len(out) < target:
-        if i + 3 > len(u):  # templates shorter than expected: draw more
-            u.extend(rng.random(3 * n).tolist())
-        s = pool[int(u[i] * npool)]
+        s = sentences[int(u[i] * npool)]
         toks = s.bare if bare else s.tokens
         if ntop and s.topic_at > 0 and u[i + 1] < 0.6:
             # A prompt word replaces the topic noun; a long word becomes its several token pieces.
@@ -322,7 +335,7 @@ def _sentences(
             toks[s.topic_at : s.topic_at + 1] = _pieces(topics[int(u[i + 1] / 0.6 * ntop)])
         out += toks
         since_para += 1
-        # A paragraph break after 3-6 sentences: the final "." becomes ".\n\n" (still one token).
+        # A paragraph break after 3 or more sentences: the final "." becomes ".\n\n" (still one token).
         bare = since_para >= 3 and u[i + 2] < 0.3
         if bare and len(out) < target:
             out[-1] += "\n\n"
@@ -332,6 +345,8 @@ def _sentences(
 
 
 MAX_GENERATED = 32768
+_CONTENT = _Pool(_CONTENT_SENTENCES)
+_REASONING = _Pool(_REASONING_SENTENCES)
 
 
 def natural_length(rng: np.random.Generator) -> int:
