@@ -90,3 +90,15 @@ def test_bulk_insert_keeps_episodes(db) -> None:  # noqa: ANN001
 def test_event_blob_round_trip() -> None:
     events = [(0.0, b"data: a\n\n"), (1.2345, b"event: x\ndata: b\n\n")]
     assert store.unpack_events(store.pack_events(events)) == [(0.0, b"data: a\n\n"), (1.234, b"event: x\ndata: b\n\n")]
+
+
+def test_lookup_is_one_indexed_search(db) -> None:  # noqa: ANN001
+    import sqlite3
+
+    path = db.url.split("///", 1)[1]
+    with sqlite3.connect(path) as conn:
+        sql = str(store._BY_KEY.compile(compile_kwargs={"literal_binds": False})).replace(":key", "?")
+        plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, ("a" * 64,)))
+    # The UNIQUE(key, episode) constraint's index (SQLite names it sqlite_autoindex_cassettes_N).
+    assert plan.startswith("SEARCH cassettes USING INDEX") and "(key=?)" in plan, plan
+    assert "SCAN" not in plan
