@@ -16,6 +16,8 @@ so a person can see what was matched, and the key is the sha256 (hex) of exactly
   replaces them with ``"[REDACTED]"`` before hashing and storing (so their value never reaches the
   database and does not change the key).
 - ``headers``: only those named by ``--match-header`` (lower-cased); secrets never, even if named.
+- ``query``: credential parameters (``api-key``, ``key``, ``access_token``, ...) keep their name but
+  not their value.
 
 Matchers (in the style of vcrpy's ``matchers.py``) are tiny named functions that pick one part of a
 canonical request; ``differences`` names the dotted fields in which two canonical requests differ,
@@ -34,6 +36,7 @@ import msgspec
 __all__ = [
     "REDACTED",
     "SECRET_HEADERS",
+    "SECRET_QUERY",
     "CanonicalRequest",
     "KeyConfig",
     "MATCHERS",
@@ -59,6 +62,10 @@ SECRET_HEADERS = frozenset(
     }
 )
 
+# Query parameters that carry credentials (Azure-style ``?api-key=``, ``?key=``, OAuth tokens): their
+# values are redacted like --redact-field body fields (so they neither reach the database nor the key).
+SECRET_QUERY = frozenset({"api-key", "api_key", "key", "access_token", "token"})
+
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode
 _decode_any = msgspec.json.Decoder().decode
 
@@ -82,6 +89,10 @@ class KeyConfig:
             redact_headers=redact,
             redact_fields=tuple(_split(p) for p in settings.redact_field),
         )
+
+    def is_secret_query(self, name: str) -> bool:
+        name = name.lower()
+        return name in SECRET_QUERY or name in self.redact_headers
 
     def is_secret(self, header: str) -> bool:
         header = header.lower()
@@ -113,7 +124,7 @@ def canonical_request(
     document = {
         "method": method.upper(),
         "path": path,
-        "query": sorted([k, v] for k, v in query),
+        "query": sorted([k, REDACTED if config.is_secret_query(k) else v] for k, v in query),
         "headers": {h: headers[h] for h in config.match_headers if h in headers},
         "body": value,
     }

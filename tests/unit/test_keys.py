@@ -49,6 +49,13 @@ def test_query_is_sorted() -> None:
     assert decode_request(a.request)["query"] == [["limit", "2"], ["order", "asc"]]
 
 
+def test_credentials_in_the_query_are_redacted() -> None:
+    a = key(method="GET", path="/v1/models", query=[("api-key", "secret-1"), ("limit", "2")])
+    b = key(method="GET", path="/v1/models", query=[("api-key", "secret-2"), ("limit", "2")])
+    assert a.key == b.key and b"secret" not in a.request
+    assert decode_request(a.request)["query"] == [["api-key", keys.REDACTED], ["limit", "2"]]
+
+
 def _multipart(boundary: str, data: bytes) -> tuple[bytes, dict[str, str]]:
     request = httpx.Request(
         "POST",
