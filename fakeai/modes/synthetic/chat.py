@@ -60,8 +60,9 @@ class Planned:
     @property
     def completion_tokens(self) -> int:
         n = len(self.reasoning) + (len(self.content) if self.content else 0)
-        for call, pieces in self.tool_calls:
-            n += count_tokens(call.function.name) + len(pieces)
+        if self.tool_calls:
+            for call, pieces in self.tool_calls:
+                n += count_tokens(call.function.name) + len(pieces)
         return n
 
 
@@ -219,13 +220,17 @@ def _lp_struct(entry) -> TokenLogprob:
 
 
 def _usage(prompt_tokens: int, cached: int, plans: list[Planned]) -> Usage:
-    completion = sum(p.completion_tokens for p in plans)
+    if len(plans) == 1:
+        completion, reasoning = plans[0].completion_tokens, len(plans[0].reasoning)
+    else:
+        completion = sum(p.completion_tokens for p in plans)
+        reasoning = sum(len(p.reasoning) for p in plans)
     return Usage(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion,
         total_tokens=prompt_tokens + completion,
         prompt_tokens_details=PromptTokensDetails(cached_tokens=cached),
-        completion_tokens_details=CompletionTokensDetails(reasoning_tokens=sum(len(p.reasoning) for p in plans)),
+        completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning),
     )
 
 
@@ -247,8 +252,10 @@ async def create_chat_completion(ctx: SyntheticContext, req: ChatCompletionReque
     messages = req.messages
     prompt_tokens = count_message_tokens(messages)
     cached = observe_prompt(ctx, prompt_tokens, lambda: _prompt_pieces(messages), model)
-    prompt_text = message_text(messages[-1]) if len(messages) == 1 else "\n".join(map(message_text, messages))
-    rng = T.make_rng(req.seed, model, prompt_text)
+    if req.seed is None:
+        rng = T.make_rng(None)  # the shared stream: nothing to hash
+    else:  # the whole conversation decides a seeded answer
+        rng = T.make_rng(req.seed, model, *map(message_text, messages))
     plans = plan_choices(req, rng, message_text(_last_user(messages)))
     reasoning = T.is_reasoning_model(model)
     if req.stream:
