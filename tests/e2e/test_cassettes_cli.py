@@ -10,12 +10,15 @@ import shutil
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from fakeai.cassettes_cli import cassettes
 from fakeai.settings import DEFAULT_API_KEYS
 from fakeai.testing import ServerProcess, free_port
 
@@ -115,24 +118,29 @@ def call(base_url: str, name: str) -> tuple[int, str, bytes, str | None]:
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    """A database recorded from real upstreams, with the bytes each client received."""
+def recorded(tmp_path_factory, live_server):
+    """A database recorded from real upstreams (the session's synthetic FakeAI, and the pretty
+    printer), with the bytes each client received. Both recorders share the database file."""
     root = tmp_path_factory.mktemp("cassettes-cli")
     db = root / "recorded.db"
     pretty = ThreadingHTTPServer(("127.0.0.1", free_port()), PrettyUpstream)
-    thread = threading.Thread(target=pretty.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=pretty.serve_forever, daemon=True).start()
+    pretty_url = f"http://127.0.0.1:{pretty.server_address[1]}/v1"
+    recorders = {
+        "synthetic": ServerProcess("--mode", "record", "--upstream", live_server.base_url, db=str(db)),
+        "pretty": ServerProcess("--mode", "record", "--upstream", pretty_url, db=str(db)),
+    }
     received = {}
     try:
-        with ServerProcess(db=str(root / "upstream.db")) as upstream:
-            with ServerProcess("--mode", "record", "--upstream", upstream.base_url, db=str(db)) as recorder:
-                for name in ("plain", "stream", "models"):
-                    received[name] = call(recorder.base_url, name)
-        pretty_url = f"http://127.0.0.1:{pretty.server_address[1]}/v1"
-        with ServerProcess("--mode", "record", "--upstream", pretty_url, db=str(db)) as recorder:
-            for name in ("pretty", "pretty_stream"):
-                received[name] = call(recorder.base_url, name)
+        with ThreadPoolExecutor(2) as pool:  # start both at once: a server start is most of the cost
+            list(pool.map(ServerProcess.start, recorders.values()))
+        for name in ("plain", "stream", "models"):
+            received[name] = call(recorders["synthetic"].base_url, name)
+        for name in ("pretty", "pretty_stream"):
+            received[name] = call(recorders["pretty"].base_url, name)
     finally:
+        for recorder in recorders.values():
+            recorder.stop()
         pretty.shutdown()
         pretty.server_close()
     for name, (status, _, body, key) in received.items():
@@ -171,10 +179,13 @@ def test_list_json_and_filters(recorded):
     db = recorded["db"]
 
     def listed(*args: str) -> list[dict]:
-        result = fakeai("cassettes", "list", "--db", db, "--json", *args)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        # The filter matrix runs the same command in-process (a subprocess each would add ~1s apiece).
+        result = CliRunner().invoke(cassettes, ["list", "--db", db, "--json", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
 
+    from_subprocess = fakeai("cassettes", "list", "--db", db, "--json", "--endpoint", "chat")
+    assert from_subprocess.returncode == 0 and len(json.loads(from_subprocess.stdout)) == 4
     everything = listed()
     assert {row["key"] for row in everything} == set(keys_of(recorded).values())
     stream = next(row for row in everything if row["key"] == keys_of(recorded)["stream"])

@@ -72,18 +72,18 @@ def test_record_then_replay_without_upstream_then_a_miss(pytester, upstream, tmp
     assert stream_file["episodes"][0]["stream"] is True
 
     # No --fakeai-mode: a directory with cassettes means replay; no upstream is given or running.
+    # The same run has one test whose request was never recorded.
     upstream.stop()
+    pytester.makepyfile(test_miss=MISS)
     replayed = pytester.runpytest_subprocess("-s", "--fakeai-cassettes", str(cassettes))
-    replayed.assert_outcomes(passed=3)
+    replayed.assert_outcomes(passed=3, failed=1)
     assert lines_with(replayed, "MODE=")[0].startswith("replay")
     assert lines_with(replayed, "ANSWER=") == lines_with(recorded, "ANSWER=")
     assert lines_with(replayed, "STREAMED=") == lines_with(recorded, "STREAMED=")
-
-    pytester.makepyfile(test_miss=MISS)
-    missed = pytester.runpytest_subprocess("--fakeai-cassettes", str(cassettes), "test_miss.py")
-    missed.assert_outcomes(failed=1)
+    missed = replayed
     missed.stdout.fnmatch_lines(
         [
+            "*test_never_recorded*",
             "*fakeai cassette miss*",
             "No cassette recorded for POST /v1/chat/completions (request hash *",
             "*Record it with: pytest --fakeai-mode record --fakeai-upstream URL*",
