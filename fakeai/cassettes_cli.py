@@ -8,6 +8,7 @@ A hash is any unique prefix (at least 4 hex digits) of a cassette's key.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -330,7 +331,7 @@ def _pretty_value(encoding: str, value: Any) -> str:
     if encoding.startswith("json"):
         return json.dumps(value, indent=2, ensure_ascii=False)
     if encoding == "base64":
-        return f"<{len(value) * 3 // 4} bytes of binary data>"
+        return f"<{len(base64.b64decode(value))} bytes of binary data>"
     return value if len(value) <= 20_000 else value[:20_000] + f"... ({len(value)} characters)"
 
 
@@ -547,6 +548,8 @@ def export_command(db_path, out, endpoint, model, since, status, clean, as_json)
     """Write one pretty-printed JSON file per cassette (<endpoint>/<hash>.json) for review in git."""
     from fakeai.cassette_files import export_directory
 
+    if clean and any(v is not None for v in (endpoint, model, since, status)):
+        raise CLIError("--clean removes every file not exported, so it cannot be combined with filters")
     with _admin(db_path) as admin:
         result = export_directory(admin, out, filters=_filters(endpoint, model, since, status), clean=clean)
     stale = [str(p) for p in result.stale or []]

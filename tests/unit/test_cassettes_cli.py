@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import click
 import pytest
@@ -74,3 +75,6 @@ def test_a_big_list_prints_plain_aligned_rows(tmp_path):
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert lines[2].split()[:3] == ["000000000000", "POST", "/v1/embeddings"]
     assert lines[-1] == "350 cassettes, 350 episodes, 700 B"
+    # --db defaults as serve's does: FAKEAI_DB, else cassettes/fakeai.db.
+    by_env = CliRunner().invoke(cassettes, ["stats", "--json"], env={"FAKEAI_DB": db}, catch_exceptions=False)
+    assert json.loads(by_env.output)["total"]["cassettes"] == 350
