@@ -210,7 +210,7 @@ def test_default_server_is_fast(client):
     start = time.perf_counter()
     for _ in client.chat.completions.create(model=MODEL, messages=MSGS, stream=True, max_tokens=100):
         pass
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 1.0  # 100 tokens at even 10 ms each would take 1 s
 
 
 def test_concurrent_slow_streams_do_not_block_each_other(start_server):
