@@ -13,7 +13,7 @@ not look like keys, or people learn to ignore the scan.
   an ``aws_secret_access_key`` label);
 - ``private_key``: a PEM ``-----BEGIN … PRIVATE KEY-----`` block;
 - ``email``: an address, except at reserved example domains (``example.com``, ``*.test``, …), which
-  is what synthetic data and documentation use.
+  is what synthetic data and documentation use, and except file names such as ``icon@2x.png``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ PATTERNS: dict[str, re.Pattern[bytes]] = {
 _DUMMY_KEYS = frozenset(k.encode() for k in DEFAULT_API_KEYS)
 _RESERVED_DOMAINS = (b"example.com", b"example.net", b"example.org")
 _RESERVED_TLDS = (b".test", b".example", b".invalid", b".localhost")
+# "icon@2x.png", "pkg@1.2.3.tgz": file names, not addresses.
+_FILE_SUFFIXES = frozenset(
+    b"png jpg jpeg gif svg webp ico bmp js mjs ts tsx jsx css scss json yaml yml py md txt html tgz zip lock".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,8 @@ def _mixed(secret: bytes) -> bool:
 
 def _reserved(domain: bytes) -> bool:
     domain = domain.lower()
+    if domain.rsplit(b".", 1)[-1] in _FILE_SUFFIXES:
+        return True
     return domain.endswith(_RESERVED_TLDS) or any(
         domain == d or domain.endswith(b"." + d) for d in _RESERVED_DOMAINS
     )

@@ -49,6 +49,7 @@ def test_finds_each_kind(text, kind):
         "the bearer of bad news arrived",
         "AKIA is not a key by itself, nor AKIAshort",
         "-----BEGIN PUBLIC KEY-----",
+        '<img src="logo@2x.png"> and left-pad@1.3.0.tgz',
     ],
 )
 def test_quiet_on_lookalikes(text):
