@@ -306,3 +306,30 @@ def test_unknown_model_is_added_to_catalogue(api):
 def test_requires_key(api):
     r = api.post(URL, json={"model": MODEL, "messages": MSGS}, headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401
+
+
+def test_parallel_tool_calls(api):
+    email = {"type": "function", "function": {"name": "send_email", "description": "Send an email",
+                                              "parameters": {"type": "object", "properties": {"to": {"type": "string"}},
+                                                             "required": ["to"]}}}
+    msgs = [{"role": "user", "content": "Check the weather in Rome and email the result to Ann."}]
+    calls = post(api, messages=msgs, tools=[WEATHER, email]).json()["choices"][0]["message"]["tool_calls"]
+    assert sorted(c["function"]["name"] for c in calls) == ["get_weather", "send_email"]
+    assert len({c["id"] for c in calls}) == 2
+    one = post(api, messages=msgs, tools=[WEATHER, email], parallel_tool_calls=False).json()
+    assert len(one["choices"][0]["message"]["tool_calls"]) == 1
+    chunks = events(post(api, messages=msgs, tools=[WEATHER, email], stream=True))
+    indexes = {tc["index"] for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls", [])}
+    assert indexes == {0, 1}
+
+
+def test_reasoning_cut_by_max_tokens(api):
+    body = post(api, model="o4-mini", max_completion_tokens=5).json()
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "length" and not choice["message"]["content"]
+    assert body["usage"]["completion_tokens"] == 5 == body["usage"]["completion_tokens_details"]["reasoning_tokens"]
+
+
+def test_reasoning_effort_none_turns_reasoning_off(api):
+    msg = post(api, model="openai/gpt-oss-20b", reasoning_effort="none").json()["choices"][0]["message"]
+    assert msg["content"] and not msg.get("reasoning_content")
