@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -56,6 +57,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await runtime.start()
+        # Everything built so far (routes, model catalogue, the synthetic vocabulary: ~100k objects) lives
+        # as long as the worker; freezing it keeps the garbage collector from rescanning it on every full
+        # collection under load (~10% of a chat request's CPU, measured).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
