@@ -333,3 +333,18 @@ def test_reasoning_cut_by_max_tokens(api):
 def test_reasoning_effort_none_turns_reasoning_off(api):
     msg = post(api, model="openai/gpt-oss-20b", reasoning_effort="none").json()["choices"][0]["message"]
     assert msg["content"] and not msg.get("reasoning_content")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"type": "object", "properties": {"n": {"type": "integer", "minimum": "abc"}}, "required": ["n"]},
+        {"$ref": "#"},
+        {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}, "required": ["a"]},
+        {"type": "banana"},
+    ],
+)
+def test_unusable_tool_schema_is_400(api, params):
+    tools = [{"type": "function", "function": {"name": "f", "parameters": params}}]
+    r = post(api, tools=tools, tool_choice="required")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "tools"

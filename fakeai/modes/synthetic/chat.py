@@ -45,6 +45,8 @@ from fakeai.schemas.chat import (
 __all__ = ["create_chat_completion", "plan_choices", "message_text"]
 
 _encode = msgspec.json.Encoder().encode
+# A schema we cannot satisfy or even read (wrong types inside, endless recursion) is the client's 400.
+_BAD_SCHEMA = (SchemaError, RecursionError, TypeError, ValueError, KeyError, AttributeError)
 
 
 @dataclass(slots=True)
@@ -126,7 +128,7 @@ def _tool_calls(fns, rng: np.random.Generator, budget: int | None) -> tuple[list
         schema = fn.parameters or {"type": "object", "properties": {}}
         try:
             args = _encode(fake_instance(schema, rnd)).decode()
-        except SchemaError as exc:
+        except _BAD_SCHEMA as exc:
             raise InvalidRequestError(
                 f"Invalid schema for function '{fn.name}': {exc}", param="tools"
             ) from None
@@ -156,7 +158,7 @@ def _json_content(req: ChatCompletionRequest, rng: np.random.Generator, topics: 
         schema = fmt.json_schema.schema or {"type": "object"}
         try:
             value = fake_instance(schema, rnd)
-        except SchemaError as exc:
+        except _BAD_SCHEMA as exc:
             raise InvalidRequestError(
                 f"Invalid schema for response_format '{fmt.json_schema.name}': {exc}",
                 param="response_format.json_schema.schema",
