@@ -78,7 +78,7 @@ class Planned:
 
 def _continue(prompt: str, tokens: list[str]) -> list[str]:
     # Continuing mid-sentence ("Once upon a time" -> " the ..."): no capital on the first word.
-    if tokens and prompt and prompt.rstrip()[-1:] not in ".!?:" and tokens[0][:2] != " I":
+    if tokens and prompt.strip() and prompt.rstrip()[-1:] not in ".!?:" and tokens[0].strip() != "I":
         tokens[0] = tokens[0].lower()
     return tokens
 
@@ -100,7 +100,7 @@ def _plan(req: CompletionRequest, prompts: list[Prompt], best_of: int, seed_part
                 stop=stops,
                 bare_start=bare,
             )
-            tokens = _continue(prompt.text, g.tokens) if not bare else g.tokens
+            tokens = _continue(prompt.text, g.tokens)
             lps = token_logprobs(rng, tokens, req.logprobs) if req.logprobs is not None else None
             out.append(Planned(prompt, tokens, g.finish_reason, lps))
     return out
