@@ -51,14 +51,20 @@ def start_bare(fixed_dir: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("bare app did not start")
 
 
-def wrk(url: str, path: str, body: bytes, duration: float, connections: int, threads: int = 1) -> float:
-    """Requests/s of a POST with ``body``; fails loudly on any non-2xx answer."""
+def wrk(url: str, path: str, body: bytes | list[bytes], duration: float, connections: int, threads: int = 1) -> float:
+    """Requests/s of POSTs of ``body`` (a list is cycled through); fails loudly on any non-2xx answer."""
+    bodies = body if isinstance(body, list) else [body]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             'wrk.method = "POST"\n'
-            f"wrk.body = {json.dumps(body.decode())}\n"
             'wrk.headers["Content-Type"] = "application/json"\n'
             f'wrk.headers["Authorization"] = "Bearer {KEY}"\n'
+            "bodies = {" + ",".join(json.dumps(b.decode()) for b in bodies) + "}\n"
+            "i = 0\n"
+            "request = function()\n"
+            "  i = i % #bodies + 1\n"
+            "  return wrk.format(nil, nil, nil, bodies[i])\n"
+            "end\n"
         )
     try:
         out = subprocess.run(

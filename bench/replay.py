@@ -1,0 +1,146 @@
+"""Replay against synthetic, and record-mode overhead, on this machine in one run.
+
+    python bench/replay.py [--cassettes 100000] [--distinct 1000] [--duration 10]
+
+1. A synthetic FakeAI (the "upstream") and a recording FakeAI: ``--distinct`` different chat requests
+   and as many 100-token streams are recorded through it.
+2. The database is filled up to ``--cassettes`` cassettes with filler rows (bulk insert).
+3. A replaying FakeAI on that database and the synthetic one get the same wrk load, cycling through
+   the recorded bodies: requests/s and chunks/s, ratio replay / synthetic (floor 0.9).
+4. Record overhead: the median latency of distinct requests sent straight to the upstream, and
+   through a recorder, sequentially; the difference is what recording adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import KEY, wrk  # noqa: E402
+from fakeai.store import Database  # noqa: E402
+from fakeai.store.cassettes import Cassette, bulk_insert, count  # noqa: E402
+from fakeai.testing import ServerProcess  # noqa: E402
+
+HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+FLOOR = 0.9
+
+
+def chat_body(i: int, stream: bool) -> bytes:
+    body = {
+        "model": "openai/gpt-4o-mini",
+        "messages": [{"role": "user", "content": f"Question {i}: summarise the history of printing."}],
+        "max_tokens": 100,
+        "seed": i,
+    }
+    if stream:
+        body.update(stream=True, ignore_eos=True, min_tokens=100)
+    return msgspec.json.encode(body)
+
+
+def record(url: str, bodies: list[bytes]) -> None:
+    with httpx.Client(headers=HEADERS, timeout=60) as client:
+        for body in bodies:
+            client.post(url + "/v1/chat/completions", content=body).raise_for_status()
+
+
+def filler(n: int):
+    for i in range(n):
+        key = f"{i:064x}"
+        yield Cassette(
+            key=key, method="POST", path="/v1/chat/completions", request=b'{"filler":%d}' % i, status=200,
+            headers={"content-type": "application/json"}, body=b'{"filler":%d}' % i, model="filler",
+        )
+
+
+def events(url: str, body: bytes) -> int:
+    r = httpx.post(url + "/v1/chat/completions", content=body, headers=HEADERS, timeout=30)
+    r.raise_for_status()
+    return r.text.count("data:")
+
+
+def best_of(url: str, bodies: list[bytes], duration: float, runs: int) -> float:
+    wrk(url, "/v1/chat/completions", bodies, 1, 32)  # warm-up (fills the replay cache too)
+    return max(wrk(url, "/v1/chat/completions", bodies, duration, 32) for _ in range(runs))
+
+
+def latencies(url: str, offset: int, n: int) -> list[float]:
+    out = []
+    with httpx.Client(headers=HEADERS, timeout=60) as client:
+        for i in range(n):
+            t = time.perf_counter()
+            client.post(url + "/v1/chat/completions", content=chat_body(offset + i, False)).raise_for_status()
+            out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cassettes", type=int, default=100_000)
+    parser.add_argument("--distinct", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--latency-samples", type=int, default=300)
+    args = parser.parse_args()
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"{tmp}/replay.db"
+        chat = [chat_body(i, False) for i in range(args.distinct)]
+        stream = [chat_body(i, True) for i in range(args.distinct)]
+        with ServerProcess(db=f"{tmp}/upstream.db") as upstream:
+            with ServerProcess("--mode", "record", "--upstream", upstream.base_url, db=db) as recorder:
+                t = time.perf_counter()
+                record(recorder.root_url, chat + stream)
+                print(f"recorded {2 * args.distinct} exchanges in {time.perf_counter() - t:.1f}s", flush=True)
+            database = Database("sqlite+aiosqlite:///" + db)
+            have = asyncio.run(count(database))
+            t = time.perf_counter()
+            asyncio.run(bulk_insert(database, filler(max(0, args.cassettes - have))))
+            total = asyncio.run(count(database))
+            asyncio.run(database.dispose())
+            print(f"filled to {total} cassettes in {time.perf_counter() - t:.1f}s", flush=True)
+            results["cassettes"] = total
+            with ServerProcess("--mode", "replay", db=db) as replay:
+                for name, bodies in (("chat", chat), ("stream", stream)):
+                    syn = best_of(upstream.root_url, bodies, args.duration, args.runs)
+                    rep = best_of(replay.root_url, bodies, args.duration, args.runs)
+                    row = {"synthetic_rps": syn, "replay_rps": rep, "ratio": rep / syn}
+                    if name == "stream":
+                        n_syn, n_rep = events(upstream.root_url, bodies[0]), events(replay.root_url, bodies[0])
+                        row.update(synthetic_chunks_per_s=syn * n_syn, replay_chunks_per_s=rep * n_rep,
+                                   ratio=(rep * n_rep) / (syn * n_syn))
+                    row["pass"] = row["ratio"] >= FLOOR
+                    results[name] = row
+                    extra = (f"  chunks/s {row['replay_chunks_per_s']:.0f} vs {row['synthetic_chunks_per_s']:.0f}"
+                             if name == "stream" else "")
+                    print(f"replay {name:<7} {rep:8.0f} req/s  synthetic {syn:8.0f} req/s{extra}  ratio "
+                          f"{row['ratio']:.2f} (floor {FLOOR}) {'PASS' if row['pass'] else 'FAIL'}", flush=True)
+            with ServerProcess("--mode", "record", "--upstream", upstream.base_url, db=f"{tmp}/overhead.db") as rec:
+                n = args.latency_samples
+                latencies(upstream.root_url, 10**6, 20)
+                latencies(rec.root_url, 2 * 10**6, 20)
+                direct = statistics.median(latencies(upstream.root_url, 3 * 10**6, n))
+                through = statistics.median(latencies(rec.root_url, 4 * 10**6, n))
+                results["record_overhead_ms"] = {"direct_median": direct * 1e3, "recorded_median": through * 1e3,
+                                                 "added_median": (through - direct) * 1e3}
+                print(f"record overhead: direct median {direct * 1e3:.2f} ms, through recorder "
+                      f"{through * 1e3:.2f} ms, added {(through - direct) * 1e3:.2f} ms", flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "replay.json").write_text(json.dumps(results, indent=2))
+    return 0 if results["chat"]["pass"] and results["stream"]["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
