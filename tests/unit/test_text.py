@@ -133,3 +133,11 @@ def test_vocabulary_words_are_single_tokens():
 
 def test_rng_is_generator():
     assert isinstance(T.make_rng(1, "a"), np.random.Generator)
+
+
+def test_seeded_requests_do_not_make_unseeded_ones_repeat():
+    outs = []
+    for _ in range(2):
+        T.generate(T.make_rng(5, "same seeded request"))
+        outs.append(T.generate(T.make_rng(None)).tokens)
+    assert outs[0] != outs[1]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -192,10 +192,13 @@ WORDS: tuple[str, ...] = tuple(sorted(set(_NOUNS + _ADJS + _VERBS + _ADVS)))
 
 
 # --- randomness ------------------------------------------------------------------------------------------
-# One Generator reused by every request: creating a numpy Generator costs ~20 us, resetting a PCG64 state
-# ~5 us. Safe because generation runs synchronously on the event loop thread.
+# Two Generators reused by every request: creating a numpy Generator costs ~20 us, resetting a PCG64
+# state ~5 us. Unseeded requests share one never-reset stream; seeded ones reset the other, so a seeded
+# request cannot make the unseeded answers after it repeat. Safe because generation runs synchronously
+# on the event loop thread.
 _RNG = np.random.Generator(np.random.PCG64())
-_BITGEN = _RNG.bit_generator
+_SEEDED = np.random.Generator(np.random.PCG64())
+_BITGEN = _SEEDED.bit_generator
 
 
 def make_rng(seed: int | None, *parts: str) -> np.random.Generator:
@@ -217,7 +220,7 @@ def make_rng(seed: int | None, *parts: str) -> np.random.Generator:
         "has_uint32": 0,
         "uinteger": 0,
     }
-    return _RNG
+    return _SEEDED
 
 
 _WORD = re.compile(r"[A-Za-z][a-z]{2,15}|[A-Z]{2,8}|[a-z][A-Za-z]{2,15}")
