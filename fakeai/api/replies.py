@@ -79,10 +79,15 @@ def to_response(request: Request, reply: Reply) -> Response:
     started = request.scope.get("fakeai_started") or time.perf_counter()
     if isinstance(reply, Body):
         runtime.metrics.observe(endpoint, time.perf_counter() - started, reply.status, reply.tokens)
+        # The content type goes in as a header: Litestar would append a second "; charset=" to a
+        # text/* media type that already carries one (as replayed upstream answers do).
         return Response(
-            content=reply.content, status_code=reply.status, media_type=reply.media_type, headers=reply.headers
+            content=reply.content,
+            status_code=reply.status,
+            media_type=reply.media_type,
+            headers={"content-type": reply.media_type, **reply.headers},
         )
-    headers = {**STREAM_HEADERS, **reply.headers}
+    headers = {**STREAM_HEADERS, "content-type": reply.media_type, **reply.headers}
     return Stream(
         content=_timed(reply.events, reply, runtime.metrics, endpoint, started),
         status_code=reply.status,

@@ -15,7 +15,8 @@ import msgspec
 __all__ = ["Body", "EventStream", "Exchange", "Reply", "StreamStats", "sse_event", "SSE_DONE"]
 
 JSON = "application/json"
-SSE = "text/event-stream"
+SSE_TYPE = "text/event-stream"
+SSE = SSE_TYPE + "; charset=utf-8"  # what OpenAI sends
 
 
 class Exchange(msgspec.Struct, kw_only=True):

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from fakeai.modes.base import JSON, SSE, Body, EventStream, Exchange, Reply
+from fakeai.modes.base import JSON, SSE_TYPE, Body, EventStream, Exchange, Reply
 from fakeai.modes.keys import CanonicalRequest
 from fakeai.modes.upstream import Upstream, UpstreamDropped, kept_headers, sse_events
 from fakeai.schemas import encode_json
@@ -48,7 +48,7 @@ class Recorder:
         store_it = response.status_code < 400 or self.record_errors
         if response.status_code >= 400:
             count("upstream_errors")
-        if content_type.startswith(SSE) and response.status_code < 400:
+        if content_type.startswith(SSE_TYPE) and response.status_code < 400:
             events = self._relay(exchange, request, response, headers, store_it, count)
             return EventStream(
                 events=events, status=response.status_code, media_type=content_type, headers=dict(headers)

@@ -3,7 +3,9 @@ programmatic Alembic upgrade."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sqlite3
 from importlib import resources
 
 from sqlalchemy import event
@@ -67,12 +69,54 @@ def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported 
     return config
 
 
-def upgrade_database(url: str, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``. Synchronous: call it from a thread inside a loop."""
-    from alembic import command
+# The newest Alembic revision in migrations/versions. A test checks it against Alembic's own head;
+# knowing it here lets a server start skip importing Alembic when the database is already current.
+SCHEMA_HEAD = "0005"
 
+
+def _sqlite_path(url: str) -> str | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return os.path.abspath(parsed.database)
+
+
+def _sqlite_revision(path: str) -> str | None:
+    if not os.path.exists(path):
+        return None
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    return row[0] if row else None
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Bring the schema up to ``revision``. Synchronous: call it from a thread inside a loop.
+
+    Several processes may start on one SQLite file at once (workers, a recorder beside a replayer):
+    the upgrade runs under an exclusive lock file, and a database already at head is left alone
+    without even importing Alembic.
+    """
     _ensure_parent_dir(url)
-    command.upgrade(alembic_config(url), revision)
+    path = _sqlite_path(url)
+    if path is not None and revision == "head" and _sqlite_revision(path) == SCHEMA_HEAD:
+        return
+    from alembic import command  # only when there is work to do
+
+    if path is None:
+        command.upgrade(alembic_config(url), revision)
+        return
+    with open(path + ".migrate-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if revision != "head" or _sqlite_revision(path) != SCHEMA_HEAD:
+                command.upgrade(alembic_config(url), revision)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def current_revision(url: str) -> str | None:

@@ -42,3 +42,10 @@ def test_metrics_prometheus_forms(api):
     assert api.get("/metrics", headers={"accept": "application/json"}).headers["content-type"].startswith(
         "application/json"
     )
+
+
+def test_stream_content_type_has_one_charset(api):
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 5}
+    with api.stream("POST", "/v1/chat/completions", json=body) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
