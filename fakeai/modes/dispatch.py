@@ -134,6 +134,7 @@ class Dispatcher:
         if self.replayer is not None:
             await self.replayer.stop()
         if self.recorder is not None:
+            await self.recorder.stop()
             await self.recorder.upstream.close()
         if self.db is not None and self.mode is not Mode.SYNTHETIC:
             from fakeai.store import cassettes

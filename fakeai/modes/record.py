@@ -5,10 +5,15 @@ A whole answer is read, stored, then returned. A stream is relayed event by even
 arrives (nothing is buffered for the client), with each event's offset from the request's arrival
 kept; the cassette is written after the upstream's last event, and only then does the client's
 stream end. A stream that breaks off gives the client an SSE error event and stores nothing.
+
+The upstream stream is read by a task of its own, so a client that leaves early (SDKs close the
+connection as soon as they read ``data: [DONE]``, before the upstream's end is seen) does not lose
+the recording: the answer is still read to its end and stored if it completes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -35,6 +40,7 @@ class Recorder:
         self.upstream = upstream
         self.db = db
         self.record_errors = record_errors
+        self._pumps: set[asyncio.Task[None]] = set()
 
     async def forward(self, exchange: Exchange, request: CanonicalRequest, count: Count) -> Reply:
         """Answer ``exchange`` from the upstream and record it. Raises 502/504 before any byte."""
@@ -64,23 +70,45 @@ class Recorder:
         return Body(content=body, status=response.status_code, media_type=content_type or JSON, headers=dict(headers))
 
     async def _relay(self, exchange, request, response, headers, store_it: bool, count: Count) -> AsyncIterator[bytes]:  # noqa: ANN001, PLR0913
+        # The upstream is read by its own task, not by the client's: an SDK closes the connection as
+        # soon as it reads `data: [DONE]`, often before the upstream's end is seen, and a client may
+        # leave mid-stream. Either way the pump reads the answer to its end and records it whole.
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        pump = asyncio.get_running_loop().create_task(
+            self._pump(exchange, request, response, headers, store_it, count, queue)
+        )
+        self._pumps.add(pump)
+        pump.add_done_callback(self._pumps.discard)
+        while (event := await queue.get()) is not None:
+            yield event
+
+    async def _pump(self, exchange, request, response, headers, store_it, count, queue) -> None:  # noqa: ANN001, PLR0913
         events: list[tuple[float, bytes]] = []
         started = exchange.started or time.perf_counter()
-        complete = False
         try:
-            async for event in sse_events(response):
-                events.append(((time.perf_counter() - started) * 1000.0, event))
-                yield event
-            complete = True
+            try:
+                async for event in sse_events(response):
+                    events.append(((time.perf_counter() - started) * 1000.0, event))
+                    queue.put_nowait(event)
+            finally:
+                await response.aclose()
+            if store_it:
+                await self._store(exchange, request, response.status_code, headers, events=events)
+                count("recordings")
         except UpstreamDropped as exc:
             count("upstream_errors")
             log.warning("%s %s: %s; nothing recorded", exchange.method, exchange.path, exc)
-            yield _error_event(f"The upstream ({self.upstream.public_url}) stream broke off: {exc}.")
+            queue.put_nowait(_error_event(f"The upstream ({self.upstream.public_url}) stream broke off: {exc}."))
+        except Exception as exc:  # noqa: BLE001 - the client gets an error event, never a hang
+            log.exception("%s %s: recording failed", exchange.method, exchange.path)
+            queue.put_nowait(_error_event(f"Recording the upstream's answer failed: {type(exc).__name__}."))
         finally:
-            await response.aclose()
-        if complete and store_it:
-            await self._store(exchange, request, response.status_code, headers, events=events)
-            count("recordings")
+            queue.put_nowait(None)
+
+    async def stop(self) -> None:
+        """Let streams still being read finish (bounded), so nothing whole is lost at shutdown."""
+        if self._pumps:
+            await asyncio.wait(set(self._pumps), timeout=10)
 
     async def _store(self, exchange, request, status, headers, *, body=None, events=None) -> None:  # noqa: ANN001
         started = exchange.started or time.perf_counter()

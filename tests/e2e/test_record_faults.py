@@ -408,3 +408,21 @@ def test_client_key_is_passed_upstream_and_judged_there(start_server, tmp_path, 
     data = b"".join(p.read_bytes() for p in Path(tmp_path).glob("passthrough.db*") if not p.name.endswith(".log"))
     assert UPSTREAM_KEY.encode() not in data and b"sk-nobody-knows-this-one" not in data
     assert count_cassettes(db) == 2  # the 401 is an upstream answer like any other
+
+
+def test_client_leaving_mid_stream_still_records_the_whole_answer(start_server, tmp_path, upstream) -> None:  # noqa: ANN001
+    """The upstream is read to its end by the recorder itself: a client that stops after two events
+    (as SDKs do after `data: [DONE]`, or a user pressing Ctrl-C) does not cost the recording."""
+    db = str(tmp_path / "left.db")
+    server = start_server("--mode", "record", "--upstream", upstream.base_url, "--upstream-api-key", UPSTREAM_KEY, db=db)
+    body = {**CHAT, "max_tokens": 40, "stream": True, "ignore_eos": True}
+    with httpx.stream("POST", server.base_url + "/chat/completions", json=body, headers={
+        "Authorization": f"Bearer {KEY}"}, timeout=30) as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("data: ")
+    deadline = time.monotonic() + 10
+    while count_cassettes(db) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (cassette,) = all_cassettes(db)
+    assert cassette.stream and cassette.events[-1][1] == b"data: [DONE]\n\n"
+    assert len(cassette.events) > 40  # role event + 40 tokens + finish + [DONE]
