@@ -24,16 +24,20 @@ async def require_api_key(connection: ASGIConnection, _: BaseRouteHandler | None
     runtime = runtime_of(connection)
     if not runtime.settings.require_api_key or runtime.dispatcher.upstream_checks_keys:
         return
-    headers = connection.headers
-    value = headers.get("authorization")
+    value = azure = None
+    for name, raw in connection.scope["headers"]:  # raw ASGI headers: no Headers object per request
+        if name == b"authorization":
+            value = raw
+        elif name == b"api-key":
+            azure = raw
     if value is not None:
-        scheme, _, key = value.partition(" ")
-        if scheme.lower() != "bearer":
+        scheme, _, key_bytes = value.partition(b" ")
+        if scheme.lower() != b"bearer":
             raise AuthenticationError(_MISSING)
-        key = key.strip()
+        key = key_bytes.strip().decode("latin-1")
+    elif azure is not None:  # Azure clients send the key this way
+        key = azure.decode("latin-1")
     else:
-        key = headers.get("api-key")  # Azure clients send the key this way
-        if key is None:
-            raise AuthenticationError(_MISSING)
+        raise AuthenticationError(_MISSING)
     if key not in runtime.accepted_keys:
         raise AuthenticationError(_WRONG)

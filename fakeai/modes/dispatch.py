@@ -4,7 +4,9 @@ A controller hands over the raw ``Exchange`` and a thunk that produces the synth
 for routes FakeAI does not synthesize, which record and replay still cover). Synthetic mode calls
 the thunk; record forwards upstream and stores the exchange; replay answers from cassettes and
 applies ``--on-miss`` when there is none. Every answer, errors included, carries
-``x-fakeai-source`` (synthetic | replay | upstream) and ``x-fakeai-request-hash`` (the cassette key).
+``x-fakeai-source`` (synthetic | replay | upstream); in record and replay modes also
+``x-fakeai-request-hash`` (the cassette key). Pure synthetic mode does not compute the key: it
+would be a fifth of a small request's cost, for a header nothing there uses.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ SOURCE = "x-fakeai-source"
 HASH = "x-fakeai-request-hash"
 
 
+_SYNTHETIC = {SOURCE: "synthetic"}
+
+
 class Dispatcher:
     def __init__(self, settings: Settings, db: Database | None = None, metrics: Metrics | None = None) -> None:
         self.settings = settings
@@ -50,9 +55,9 @@ class Dispatcher:
         )
 
     async def handle(self, exchange: Exchange, synthetic: SyntheticThunk | None) -> Reply:
-        request = self.key_of(exchange)
         if self.mode is Mode.SYNTHETIC:
-            return await self.synthesize(exchange, synthetic, request)
+            return await self.synthesize(exchange, synthetic)
+        request = self.key_of(exchange)
         if self.mode is Mode.RECORD:
             return await self.record(exchange, request)
         return await self.replay(exchange, request, synthetic)
@@ -60,9 +65,7 @@ class Dispatcher:
     async def synthesize(
         self, exchange: Exchange, synthetic: SyntheticThunk | None, request: CanonicalRequest | None = None
     ) -> Reply:
-        headers = {SOURCE: "synthetic"}
-        if request is not None:
-            headers[HASH] = request.key
+        headers = {SOURCE: "synthetic", HASH: request.key} if request is not None else _SYNTHETIC
         if synthetic is None:
             raise NotFoundError(f"Invalid URL ({exchange.method} {exchange.path})", code="unknown_url", headers=headers)
         try:
