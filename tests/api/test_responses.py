@@ -188,9 +188,15 @@ def test_store_retrieve_input_items_delete(api):
 
 
 def test_unstored_response_is_not_retrievable(api):
-    resp = create(api, input="hello")
+    resp = create(api, input="hello", store=False)
     assert resp["store"] is False
     assert api.get(f"/v1/responses/{resp['id']}").status_code == 404
+
+
+def test_responses_are_stored_by_default_as_openai_does(api):
+    resp = create(api, input="hello")
+    assert resp["store"] is True
+    assert api.get(f"/v1/responses/{resp['id']}").json()["id"] == resp["id"]
 
 
 def test_previous_response_id_continues_and_counts_history(api):

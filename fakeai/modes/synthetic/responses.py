@@ -503,7 +503,9 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
     seed = req.seed if req.seed is not None else (0 if req.temperature == 0 else None)
     rng = T.make_rng(seed, model, req.instructions or "", conv.text)
     planned = plan(req, model, conv, functions, text.format, rng)
-    store_it = bool(req.store or req.background)
+    # OpenAI stores responses unless told not to (store defaults to true), and SDK code relies on it
+    # for previous_response_id; background responses are always stored.
+    store_it = req.store is not False or bool(req.background)
     shell = _shell(req, model, text, tools, store_it)
     final = finish(shell, conv, cached, planned)
     if req.stream:
