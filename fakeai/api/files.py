@@ -9,7 +9,9 @@ from __future__ import annotations
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 
-from fakeai.api.replies import read_exchange, runtime_of, to_response
+from fakeai.api.replies import answer
+from fakeai.modes.base import Exchange, Reply
+from fakeai.modes.synthetic import SyntheticContext
 from fakeai.modes.synthetic import files as synthetic
 
 __all__ = ["create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
@@ -43,55 +45,37 @@ async def _upload(request: Request) -> synthetic.Upload:
 
 @post("/files", status_code=200)
 async def create_file(request: Request) -> Response:
-    runtime = runtime_of(request)
-    exchange = await read_exchange(request)
+    # The form is parsed only when synthesizing, from the body read_exchange already read.
+    async def create(ctx: SyntheticContext, _: Exchange) -> Reply:
+        return await synthetic.create_file(ctx, await _upload(request))
 
-    async def thunk():  # noqa: ANN202
-        return await synthetic.create_file(runtime.synthetic, await _upload(request))
-
-    reply = await runtime.dispatcher.handle(exchange, thunk)
-    return to_response(request, reply)
+    return await answer(request, create)
 
 
 @get("/files")
 async def list_files(request: Request) -> Response:
-    runtime = runtime_of(request)
-    exchange = await read_exchange(request)
     q = request.query_params
-    reply = await runtime.dispatcher.handle(
-        exchange,
-        lambda: synthetic.list_files(
-            runtime.synthetic,
-            purpose=q.get("purpose"),
-            limit=q.get("limit"),
-            after=q.get("after"),
-            order=q.get("order"),
+    return await answer(
+        request,
+        lambda ctx, _: synthetic.list_files(
+            ctx, purpose=q.get("purpose"), limit=q.get("limit"), after=q.get("after"), order=q.get("order")
         ),
     )
-    return to_response(request, reply)
 
 
 @get("/files/{file_id:str}")
 async def retrieve_file(request: Request, file_id: str) -> Response:
-    runtime = runtime_of(request)
-    exchange = await read_exchange(request)
-    reply = await runtime.dispatcher.handle(exchange, lambda: synthetic.retrieve_file(runtime.synthetic, file_id))
-    return to_response(request, reply)
+    return await answer(request, lambda ctx, _: synthetic.retrieve_file(ctx, file_id))
 
 
 @get("/files/{file_id:str}/content")
 async def file_content(request: Request, file_id: str) -> Response:
-    runtime = runtime_of(request)
-    exchange = await read_exchange(request)
-    reply = await runtime.dispatcher.handle(exchange, lambda: synthetic.file_content(runtime.synthetic, file_id))
-    return to_response(request, reply)
+    return await answer(request, lambda ctx, _: synthetic.file_content(ctx, file_id))
 
 
 @delete("/files/{file_id:str}", status_code=200)
 async def delete_file(request: Request, file_id: str) -> Response:
-    runtime = runtime_of(request)
-    exchange = await read_exchange(request)
-    reply = await runtime.dispatcher.handle(exchange, lambda: synthetic.delete_file(runtime.synthetic, file_id))
-    return to_response(request, reply)
+    return await answer(request, lambda ctx, _: synthetic.delete_file(ctx, file_id))
+
 
 HANDLERS = [create_file, list_files, retrieve_file, file_content, delete_file]

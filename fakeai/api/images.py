@@ -13,8 +13,7 @@ import msgspec
 from litestar import Request, Response, delete, get, post
 
 from fakeai.api.auth import require_api_key
-from fakeai.api.replies import read_exchange, runtime_of, to_response
-from fakeai.modes.base import Reply
+from fakeai.api.replies import answer, runtime_of, to_response
 from fakeai.modes.synthetic import images as synthetic
 from fakeai.schemas import decode_json
 from fakeai.schemas.images import ImageGenerateRequest
@@ -26,15 +25,14 @@ _DECODER = msgspec.json.Decoder(ImageGenerateRequest)
 
 @post("/images/generations", status_code=200)
 async def generate_images(request: Request) -> Response:
-    runtime = runtime_of(request)
-    exchange = await read_exchange(request, limit=runtime.settings.max_body_bytes)
-
-    async def answer() -> Reply:
-        body = decode_json(exchange.body, ImageGenerateRequest, _DECODER)
-        return await synthetic.generate_images(runtime.synthetic, body, exchange.base_url)
-
-    reply = await runtime.dispatcher.handle(exchange, answer)
-    return to_response(request, reply)
+    # The exchange's base URL (the host the client used) is where the picture URLs will point.
+    return await answer(
+        request,
+        lambda ctx, exchange: synthetic.generate_images(
+            ctx, decode_json(exchange.body, ImageGenerateRequest, _DECODER), exchange.base_url
+        ),
+        limit_body=True,
+    )
 
 
 @get("/v1/images/files/{name:str}")

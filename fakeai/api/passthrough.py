@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, route
 
-from fakeai.api.replies import read_exchange, runtime_of, to_response
+from fakeai.api.replies import answer
 
 __all__ = ["any_v1_route"]
 
@@ -18,8 +18,4 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 @route("/{rest:path}", http_method=METHODS, include_in_schema=False)
 async def any_v1_route(request: Request, rest: str) -> Response:
-    runtime = runtime_of(request)
-    settings = runtime.settings
-    exchange = await read_exchange(request, limit=max(settings.max_body_bytes, settings.max_file_bytes))
-    reply = await runtime.dispatcher.handle(exchange, None)
-    return to_response(request, reply)
+    return await answer(request, None)  # bounded by Litestar's request_max_body_size

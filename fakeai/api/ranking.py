@@ -6,18 +6,12 @@ The two routes outside ``/v1`` carry the API-key guard themselves (the root rout
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import msgspec
 from litestar import Request, Response, post
 
 from fakeai.api.auth import require_api_key
-from fakeai.api.replies import read_exchange, runtime_of, to_response
-from fakeai.modes.base import Reply
+from fakeai.api.replies import answer_json
 from fakeai.modes.synthetic import ranking as synthetic
-from fakeai.modes.synthetic.context import SyntheticContext
-from fakeai.schemas import decode_json
 from fakeai.schemas.ranking import CohereRerankRequest, NimRankingRequest, TeiRerankRequest
 
 __all__ = ["V1_HANDLERS", "ROOT_HANDLERS"]
@@ -27,40 +21,24 @@ _COHERE = msgspec.json.Decoder(CohereRerankRequest)
 _TEI = msgspec.json.Decoder(TeiRerankRequest)
 
 
-async def _answer(
-    request: Request,
-    type_: type,
-    decoder: msgspec.json.Decoder,
-    rank: Callable[[SyntheticContext, Any], Awaitable[Reply]],
-) -> Response:
-    runtime = runtime_of(request)
-    exchange = await read_exchange(request, limit=runtime.settings.max_body_bytes)
-
-    async def answer() -> Reply:
-        return await rank(runtime.synthetic, decode_json(exchange.body, type_, decoder))
-
-    reply = await runtime.dispatcher.handle(exchange, answer)
-    return to_response(request, reply)
-
-
 @post("/ranking", status_code=200)
 async def nim_ranking(request: Request) -> Response:
-    return await _answer(request, NimRankingRequest, _NIM, synthetic.nim_ranking)
+    return await answer_json(request, _NIM, synthetic.nim_ranking)
 
 
 @post("/rerank", status_code=200)
 async def cohere_rerank_v1(request: Request) -> Response:
-    return await _answer(request, CohereRerankRequest, _COHERE, synthetic.cohere_rerank)
+    return await answer_json(request, _COHERE, synthetic.cohere_rerank)
 
 
 @post("/v2/rerank", status_code=200, guards=[require_api_key])
 async def cohere_rerank_v2(request: Request) -> Response:
-    return await _answer(request, CohereRerankRequest, _COHERE, synthetic.cohere_rerank)
+    return await answer_json(request, _COHERE, synthetic.cohere_rerank)
 
 
 @post("/rerank", status_code=200, guards=[require_api_key])
 async def tei_rerank(request: Request) -> Response:
-    return await _answer(request, TeiRerankRequest, _TEI, synthetic.tei_rerank)
+    return await answer_json(request, _TEI, synthetic.tei_rerank)
 
 
 V1_HANDLERS = [nim_ranking, cohere_rerank_v1]

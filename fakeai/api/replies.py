@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import msgspec
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -13,9 +16,11 @@ from litestar.response import Stream
 from fakeai.errors import PayloadTooLargeError
 from fakeai.metrics import Metrics
 from fakeai.modes.base import Body, EventStream, Exchange, Reply
+from fakeai.modes.synthetic import SyntheticContext
 from fakeai.runtime import Runtime
+from fakeai.schemas import decode_json
 
-__all__ = ["endpoint_of", "read_exchange", "runtime_of", "to_response"]
+__all__ = ["answer", "answer_json", "endpoint_of", "read_exchange", "runtime_of", "to_response"]
 
 STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -125,4 +130,27 @@ def to_response(request: Request, reply: Reply) -> Response:
         status_code=reply.status,
         media_type=reply.media_type,
         headers=headers,
+    )
+
+
+Synthesize = Callable[[SyntheticContext, Exchange], Awaitable[Reply]]
+
+
+async def answer(request: Request, synthesize: Synthesize | None, *, limit_body: bool = False) -> Response:
+    """A controller's whole job: read the request, let the active mode answer (``synthesize`` is
+    called only in synthetic mode, or on a replay miss with ``--on-miss synthetic``), respond."""
+    runtime = runtime_of(request)
+    exchange = await read_exchange(request, limit=runtime.settings.max_body_bytes if limit_body else None)
+    thunk = None if synthesize is None else (lambda: synthesize(runtime.synthetic, exchange))
+    reply = await runtime.dispatcher.handle(exchange, thunk)
+    return to_response(request, reply)
+
+
+async def answer_json(
+    request: Request, decoder: msgspec.json.Decoder, create: Callable[[SyntheticContext, Any], Awaitable[Reply]]
+) -> Response:
+    """``answer`` for a JSON body: parsed (400 with ``param`` when invalid) only when synthesizing,
+    since record and replay work on the raw bytes."""
+    return await answer(
+        request, lambda ctx, exchange: create(ctx, decode_json(exchange.body, decoder.type, decoder)), limit_body=True
     )
