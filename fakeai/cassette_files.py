@@ -279,6 +279,8 @@ def _episode_document(row: dict[str, Any]) -> dict[str, Any]:
         "upstream": row["upstream"],
         "status": row["status"],
     }
+    if row.get("duration_ms") is not None:  # how long the upstream took: --replay-speed > 0 uses it
+        out["duration_ms"] = row["duration_ms"]
     headers = encode_value(bytes(row["headers"]))
     if headers.encoding != "json" or headers.suffix:
         out["headers_encoding"] = headers.encoding
@@ -357,6 +359,9 @@ def _episode_row(
     upstream = episode.get("upstream")
     if upstream is not None and not isinstance(upstream, str):
         raise ValueError("'upstream' must be a string or null")
+    duration = episode.get("duration_ms")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))):
+        raise ValueError("'duration_ms' must be a number or null")
     return {
         "key": key,
         "episode": _field(episode, "episode", int),
@@ -372,6 +377,7 @@ def _episode_row(
         "events": events_blob,
         "size": size,
         "recorded_at": datetime.fromisoformat(_field(episode, "recorded_at", str)),
+        "duration_ms": float(duration) if duration is not None else None,
     }
 
 

@@ -50,6 +50,7 @@ CONTENT_COLUMNS = (
     "events",
     "size",
     "recorded_at",
+    "duration_ms",
 )
 _ALL_COLUMNS = (*CONTENT_COLUMNS, "last_used_at", "hits")
 _MIN_PREFIX = 4  # shorter prefixes are almost always ambiguous and usually a typo
@@ -338,7 +339,8 @@ class CassetteAdmin:
                     existing[(found.key, found.episode)] = dict(found._mapping)
             inserts: list[dict[str, Any]] = []
             for row in rows:
-                values = {name: row[name] for name in CONTENT_COLUMNS}
+                values = {name: row[name] for name in CONTENT_COLUMNS if name != "duration_ms"}
+                values["duration_ms"] = row.get("duration_ms")  # files exported before it existed lack it
                 old = existing.get((row["key"], row["episode"]))
                 if old is None:
                     inserts.append({**values, "last_used_at": None, "hits": 0})

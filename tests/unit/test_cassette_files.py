@@ -191,3 +191,26 @@ def test_export_then_import_changes_nothing(admin, tmp_path):
 def test_iter_rows_pages_through_everything(admin):
     admin.upsert([row(f"{i:064x}", body=base64.b64encode(bytes([i]))) for i in range(23)])
     assert [r["key"] for r in admin.iter_rows(batch=5)] == [f"{i:064x}" for i in range(23)]
+
+
+def test_duration_survives_export_and_import():
+    import datetime as dt
+
+    from fakeai.cassette_files import document_to_rows, rows_to_document
+
+    import hashlib
+
+    request = b'{"body":null,"headers":{},"method":"GET","path":"/v1/models","query":[]}'
+    row = {
+        "key": hashlib.sha256(request).hexdigest(), "episode": 0, "method": "GET", "path": "/v1/models",
+        "request": request,
+        "model": None, "upstream": "http://127.0.0.1:9/v1", "status": 200,
+        "headers": b'{"content-type":"application/json"}', "stream": False, "body": b'{"data":[]}',
+        "events": None, "size": 11, "recorded_at": dt.datetime(2026, 11, 25, 10, 0), "duration_ms": 812.0625,
+    }
+    document = rows_to_document([row])
+    assert document["episodes"][0]["duration_ms"] == 812.0625
+    (again,) = document_to_rows(document)
+    assert again["duration_ms"] == 812.0625
+    del document["episodes"][0]["duration_ms"]  # files exported before durations were kept
+    assert document_to_rows(document)[0]["duration_ms"] is None
