@@ -24,3 +24,11 @@ class SyntheticContext:
         self.catalogue = Catalogue(strict=settings.strict_models)
         self.latency = LatencyModel.from_settings(settings)  # --ttft-ms / --itl-ms / --latency-jitter
         self.prompt_cache = PrefixCache()  # OpenAI's cached_tokens rule for text endpoints
+
+    @property
+    def database(self) -> Database:
+        """The database, for endpoints that persist (files, images, stored responses). Unit tests of
+        pure generators build a context without one."""
+        if self.db is None:
+            raise RuntimeError("this endpoint needs a database; the runtime always provides one")
+        return self.db

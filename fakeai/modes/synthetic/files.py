@@ -205,7 +205,7 @@ async def create_file(ctx: SyntheticContext, upload: Upload) -> Body:
         expires_at=_expires_at(upload, purpose, now),
         content_type=_content_type(upload.filename, upload.content_type),
     )
-    await store.insert_file(_db(ctx), row, upload.data)
+    await store.insert_file(ctx.database, row, upload.data)
     return Body(content=encode_json(_object(row)))
 
 
@@ -223,7 +223,7 @@ async def list_files(
     if order not in (None, "asc", "desc"):
         raise InvalidRequestError("Invalid value for 'order': expected 'asc' or 'desc'.", param="order")
     rows, more = await store.list_files(
-        _db(ctx), now=int(time.time()), purpose=purpose or None, limit=count, after=after or None,
+        ctx.database, now=int(time.time()), purpose=purpose or None, limit=count, after=after or None,
         descending=order != "asc",
     )
     data = [_object(r) for r in rows]
@@ -234,14 +234,14 @@ async def list_files(
 
 
 async def retrieve_file(ctx: SyntheticContext, file_id: str) -> Body:
-    row = await store.get_file(_db(ctx), file_id, int(time.time()))
+    row = await store.get_file(ctx.database, file_id, int(time.time()))
     if row is None:
         raise _missing(file_id)
     return Body(content=encode_json(_object(row)))
 
 
 async def file_content(ctx: SyntheticContext, file_id: str) -> Body:
-    found = await store.read_content(_db(ctx), file_id, int(time.time()))
+    found = await store.read_content(ctx.database, file_id, int(time.time()))
     if found is None:
         raise _missing(file_id)
     row, data = found
@@ -252,16 +252,10 @@ async def file_content(ctx: SyntheticContext, file_id: str) -> Body:
 
 
 async def delete_file(ctx: SyntheticContext, file_id: str) -> Body:
-    if not await store.delete_file(_db(ctx), file_id):
+    if not await store.delete_file(ctx.database, file_id):
         raise _missing(file_id)
     return Body(content=encode_json(FileDeleted(id=file_id)))
 
 
 def _missing(file_id: str) -> NotFoundError:
     return NotFoundError(f"No such File object: {file_id}", param="id")
-
-
-def _db(ctx: SyntheticContext):  # noqa: ANN202 - fakeai.store.Database
-    if ctx.db is None:  # pragma: no cover - the runtime always builds one
-        raise RuntimeError("the files endpoints need a database")
-    return ctx.db

@@ -202,7 +202,7 @@ async def generate_images(
     else:
         ids = ["img_" + os.urandom(16).hex() for _ in pictures]
         await save_images(
-            ctx.db,
+            ctx.database,
             [
                 StoredImage(
                     id=image_id,
@@ -273,7 +273,7 @@ async def get_image_file(ctx: SyntheticContext, name: str) -> Body:
     """The stored PNG, until it expires or is deleted (then a 404)."""
     image_id = _image_id(name)
     now = int(time.time())
-    found = await load_image(ctx.db, image_id, now)
+    found = await load_image(ctx.database, image_id, now)
     if found is None:
         raise NotFoundError(
             f"No image found with id '{image_id}'; it may have expired or been deleted.", param="image_id"
@@ -285,6 +285,6 @@ async def get_image_file(ctx: SyntheticContext, name: str) -> Body:
 
 async def delete_image_file(ctx: SyntheticContext, name: str) -> Body:
     image_id = _image_id(name)
-    if not await delete_image(ctx.db, image_id, int(time.time())):
+    if not await delete_image(ctx.database, image_id, int(time.time())):
         raise NotFoundError(f"No image found with id '{image_id}'.", param="image_id")
     return Body(content=encode_json({"id": image_id, "object": "image", "deleted": True}))

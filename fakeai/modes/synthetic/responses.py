@@ -446,7 +446,7 @@ async def _conversation(ctx: SyntheticContext, req: ResponseCreateRequest, model
     items, turns, extra, after_tool = read_input(req)
     history_text, history_tokens = "", 0
     if req.previous_response_id is not None:
-        found = await store.get_history(_db(ctx), req.previous_response_id)
+        found = await store.get_history(ctx.database, req.previous_response_id)
         if found is None:
             raise NotFoundError(
                 f"Previous response with id '{req.previous_response_id}' not found.",
@@ -512,12 +512,12 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
         from fakeai.modes.synthetic.response_events import stream_response
 
         stats = StreamStats()
-        persist = (lambda: store.insert_response(_db(ctx), _row(final, conv, planned))) if store_it else None
+        persist = (lambda: store.insert_response(ctx.database, _row(final, conv, planned))) if store_it else None
         events = stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, persist)
         return EventStream(events=events, stats=stats)
     if req.background:
         shell.status = "queued"
-        await store.insert_response(_db(ctx), _row(shell, conv, None))
+        await store.insert_response(ctx.database, _row(shell, conv, None))
         task = asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned))
         _BACKGROUND[shell.id] = task
         task.add_done_callback(lambda _: _BACKGROUND.pop(shell.id, None))
@@ -525,13 +525,13 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
     if ctx.latency.enabled:
         await ctx.latency.sleep_total(planned.output_tokens, conv.tokens, cached)
     if store_it:
-        await store.insert_response(_db(ctx), _row(final, conv, planned))
+        await store.insert_response(ctx.database, _row(final, conv, planned))
     return Body(content=_encode(final), tokens=planned.output_tokens)
 
 
 async def _run_background(ctx: SyntheticContext, shell: Response, final: Response, conv: Conversation,
                           cached: int, planned: Planned) -> None:
-    db = _db(ctx)
+    db = ctx.database
     try:
         await asyncio.sleep(0)  # let the queued answer go out first
         running = msgspec.structs.replace(shell, status="in_progress")
@@ -550,7 +550,7 @@ async def _run_background(ctx: SyntheticContext, shell: Response, final: Respons
 
 
 async def retrieve_response(ctx: SyntheticContext, response_id: str) -> Body:
-    body = await store.get_response_body(_db(ctx), response_id)
+    body = await store.get_response_body(ctx.database, response_id)
     if body is None:
         raise _missing(response_id)
     return Body(content=body)
@@ -558,7 +558,7 @@ async def retrieve_response(ctx: SyntheticContext, response_id: str) -> Body:
 
 async def cancel_response(ctx: SyntheticContext, response_id: str) -> Body:
     """Stop a background response that has not finished; a finished one is returned as it is."""
-    db = _db(ctx)
+    db = ctx.database
     body = await store.get_response_body(db, response_id)
     if body is None:
         raise _missing(response_id)
@@ -579,7 +579,7 @@ async def cancel_response(ctx: SyntheticContext, response_id: str) -> Body:
 
 
 async def delete_response(ctx: SyntheticContext, response_id: str) -> Body:
-    if not await store.delete_response(_db(ctx), response_id):
+    if not await store.delete_response(ctx.database, response_id):
         raise _missing(response_id)
     return Body(content=_encode(ResponseDeleted(id=response_id)))
 
@@ -594,7 +594,7 @@ async def list_input_items(ctx: SyntheticContext, response_id: str, *, limit: st
         raise InvalidRequestError("Invalid value for 'limit': expected an integer between 1 and 100.", param="limit")
     if order not in (None, "asc", "desc"):
         raise InvalidRequestError("Invalid value for 'order': expected 'asc' or 'desc'.", param="order")
-    raw = await store.get_input_items(_db(ctx), response_id)
+    raw = await store.get_input_items(ctx.database, response_id)
     if raw is None:
         raise _missing(response_id)
     items = _decode_items(raw)
@@ -614,9 +614,3 @@ async def list_input_items(ctx: SyntheticContext, response_id: str, *, limit: st
 
 def _missing(response_id: str) -> NotFoundError:
     return NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
-
-
-def _db(ctx: SyntheticContext):  # noqa: ANN202 - fakeai.store.Database
-    if ctx.db is None:  # pragma: no cover - the runtime always builds one
-        raise RuntimeError("the Responses API needs a database")
-    return ctx.db
