@@ -57,6 +57,9 @@ BUILTIN_MODELS: dict[str, tuple[str, str]] = {
 }
 
 CREATED = 1_700_000_000  # a fixed epoch so answers are stable across restarts
+# Models learnt from requests are listed up to this many; past it they are still served but not added,
+# so a client inventing model names cannot grow the worker's memory without bound.
+MAX_LEARNT = 10_000
 
 
 def _make(model_id: str, owned_by: str) -> Model:
@@ -97,5 +100,7 @@ class Catalogue:
                 f"The model '{model_id}' does not exist or you do not have access to it.", param="model"
             )
         owner = model_id.split("/", 1)[0] if "/" in model_id else "fakeai"
-        model = self._models[model_id] = _make(model_id, owner)
+        model = _make(model_id, owner)
+        if len(self._models) < len(BUILTIN_MODELS) + MAX_LEARNT:
+            self._models[model_id] = model
         return model
