@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -512,9 +512,12 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
         from fakeai.modes.synthetic.response_events import stream_response
 
         stats = StreamStats()
-        persist = (lambda: store.insert_response(ctx.database, _row(final, conv, planned))) if store_it else None
+        if not store_it:
+            return EventStream(events=stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, None),
+                               stats=stats)
+        persist = _Once(lambda: store.insert_response(ctx.database, _row(final, conv, planned)))
         events = stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, persist)
-        return EventStream(events=events, stats=stats)
+        return EventStream(events=_stored_even_if_left(events, persist), stats=stats)
     if req.background:
         shell.status = "queued"
         await store.insert_response(ctx.database, _row(shell, conv, None))
@@ -527,6 +530,38 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
     if store_it:
         await store.insert_response(ctx.database, _row(final, conv, planned))
     return Body(content=_encode(final), tokens=planned.output_tokens)
+
+
+class _Once:
+    """An awaitable action that runs at most once (the stream's own save, or the save after a leave)."""
+
+    __slots__ = ("action", "done")
+
+    def __init__(self, action: Callable[[], Awaitable[None]]) -> None:
+        self.action = action
+        self.done = False
+
+    async def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            await self.action()
+
+
+_LEFT_SAVES: set[asyncio.Task[None]] = set()
+
+
+async def _stored_even_if_left(events: AsyncIterator[bytes], persist: _Once) -> AsyncIterator[bytes]:
+    """A stored streamed response is saved even when the client leaves before the end: the answer is
+    already decided, and a later GET or previous_response_id must find it."""
+    try:
+        async for event in events:
+            yield event
+    except (GeneratorExit, asyncio.CancelledError):
+        if not persist.done:
+            task = asyncio.get_running_loop().create_task(persist())
+            _LEFT_SAVES.add(task)
+            task.add_done_callback(_LEFT_SAVES.discard)
+        raise
 
 
 async def _run_background(ctx: SyntheticContext, shell: Response, final: Response, conv: Conversation,
