@@ -242,3 +242,18 @@ def test_stored_stream_is_saved_when_the_client_leaves_early(start_server):
             assert _time.monotonic() < deadline, "the response was never stored"
             _time.sleep(0.2)
     assert stored.status in ("completed", "incomplete") and stored.output_text
+
+
+def test_background_response_finishes_across_a_shutdown(tmp_path):
+    """Stopping the server while a background response is still running lets it finish and be stored."""
+    from fakeai.testing import ServerProcess
+
+    db = str(tmp_path / "bg.db")
+    with ServerProcess("--itl-ms", "10", db=db) as server:
+        queued = server.client().responses.create(
+            model="gpt-4o", input="Write a long report", max_output_tokens=100, background=True
+        )
+        assert queued.status in ("queued", "in_progress")
+    with ServerProcess(db=db) as again:
+        stored = again.client().responses.retrieve(queued.id)
+    assert stored.status in ("completed", "incomplete") and stored.output_text

@@ -517,11 +517,11 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
                                stats=stats)
         persist = _Once(lambda: store.insert_response(ctx.database, _row(final, conv, planned)))
         events = stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, persist)
-        return EventStream(events=_stored_even_if_left(events, persist), stats=stats)
+        return EventStream(events=_stored_even_if_left(ctx, events, persist), stats=stats)
     if req.background:
         shell.status = "queued"
         await store.insert_response(ctx.database, _row(shell, conv, None))
-        task = asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned))
+        task = ctx.track(asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned)))
         _BACKGROUND[shell.id] = task
         task.add_done_callback(lambda _: _BACKGROUND.pop(shell.id, None))
         return Body(content=_encode(shell))
@@ -547,10 +547,9 @@ class _Once:
             await self.action()
 
 
-_LEFT_SAVES: set[asyncio.Task[None]] = set()
-
-
-async def _stored_even_if_left(events: AsyncIterator[bytes], persist: _Once) -> AsyncIterator[bytes]:
+async def _stored_even_if_left(
+    ctx: SyntheticContext, events: AsyncIterator[bytes], persist: _Once
+) -> AsyncIterator[bytes]:
     """A stored streamed response is saved even when the client leaves before the end: the answer is
     already decided, and a later GET or previous_response_id must find it."""
     try:
@@ -558,9 +557,7 @@ async def _stored_even_if_left(events: AsyncIterator[bytes], persist: _Once) -> 
             yield event
     except (GeneratorExit, asyncio.CancelledError):
         if not persist.done:
-            task = asyncio.get_running_loop().create_task(persist())
-            _LEFT_SAVES.add(task)
-            task.add_done_callback(_LEFT_SAVES.discard)
+            ctx.track(asyncio.get_running_loop().create_task(persist()))
         raise
 
 
