@@ -8,17 +8,16 @@ A hash is any unique prefix (at least 4 hex digits) of a cassette's key.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
+from fakeai import cassettes_view as view
+from fakeai.cassettes_view import stream_summary
 from fakeai.cli import CLIError, load_settings
 
 __all__ = ["cassettes", "parse_when", "stream_summary"]
@@ -66,79 +65,8 @@ def _resolve(admin: Any, prefix: str) -> str:
         raise CLIError(str(exc)) from None
 
 
-def _console():  # noqa: ANN202 - rich.console.Console
-    from rich.console import Console
-
-    # Piped output (scripts, tests) would otherwise be cut at 80 columns.
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
-    return Console(width=width, highlight=False, soft_wrap=False)
-
-
-class _Table:
-    """Rows for a rich table; past ``RICH_MAX`` rows (a big database) it prints the same columns as
-    plain aligned text, because rich measures every cell and 20,000 rows would take a minute."""
-
-    RICH_MAX = 300
-    NO_WRAP = ("hash", "recorded_at", "last_used_at", "oldest", "newest")
-
-    def __init__(self, *columns: str) -> None:
-        self.columns = columns
-        self.rows: list[list[str]] = []
-        self.sections: set[int] = set()
-
-    def add_row(self, *cells: Any) -> None:
-        self.rows.append(["" if cell is None else str(cell) for cell in cells])
-
-    def add_section(self) -> None:
-        self.sections.add(len(self.rows))
-
-    def print(self, console: Any) -> None:
-        if len(self.rows) > self.RICH_MAX:
-            widths = [max([len(c)] + [len(row[i]) for row in self.rows]) for i, c in enumerate(self.columns)]
-            out = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths)).rstrip()]
-            out.append("  ".join("-" * w for w in widths))
-            for index, row in enumerate(self.rows):
-                if index in self.sections:
-                    out.append(out[1])
-                out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-            click.echo("\n".join(out))
-            return
-        from rich import box
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(*self.columns, box=box.SIMPLE_HEAD)
-        for column in table.columns:
-            column.no_wrap = column.header in self.NO_WRAP
-        for index, row in enumerate(self.rows):
-            if index in self.sections:
-                table.add_section()
-            table.add_row(*(Text(cell) for cell in row))  # data, never markup
-        console.print(table)
-
-
-def _table(*columns: str) -> _Table:
-    return _Table(*columns)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
-
-
-def _human(size: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
@@ -226,30 +154,30 @@ def list_command(db_path, endpoint, model, since, status, sort, desc, limit, as_
     if as_json:
         _echo_json([row.as_dict() for row in rows])
         return
-    table = _table(
+    table = view.table(
         "hash", "method", "path", "model", "status", "stream", "episodes", "size", "hits", "recorded_at", "last_used_at"
     )
     for row in rows:
         table.add_row(
             row.key[:12],
             row.method,
-            _text(row.path),
-            _text(row.model or "-"),
+            view.cell(row.path),
+            view.cell(row.model or "-"),
             ",".join(str(s) for s in row.statuses),
             "stream" if row.stream else "-",
             str(row.episodes),
-            _human(row.size),
+            view.human_size(row.size),
             str(row.hits),
-            _when(row.recorded_at),
-            _when(row.last_used_at),
+            view.when(row.recorded_at),
+            view.when(row.last_used_at),
         )
-    console = _console()
+    console = view.console()
     if rows:
         table.print(console)
     shown = f"{len(rows)} of {total}" if len(rows) != total else str(total)
     episodes = sum(r.episodes for r in rows)
     size = sum(r.size for r in rows)
-    console.print(f"{shown} cassette{'s' if total != 1 else ''}, {episodes} episodes, {_human(size)}", markup=False)
+    console.print(f"{shown} cassette{'s' if total != 1 else ''}, {episodes} episodes, {view.human_size(size)}", markup=False)
 
 
 @cassettes.command("show")
@@ -274,112 +202,11 @@ def show_command(db_path, hash_prefix, episode, as_json) -> None:  # noqa: ANN00
         doc["hits"] = row["hits"]
         doc["last_used_at"] = row["last_used_at"].isoformat() if row["last_used_at"] else None
         if "events" in doc:
-            doc["summary"] = stream_summary(doc["events"])
+            doc["summary"] = view.stream_summary(doc["events"])
     if as_json:
         _echo_json(document)
         return
-    _print_cassette(document)
-
-
-def _print_cassette(document: dict[str, Any]) -> None:
-    console = _console()
-    echo = click.echo
-    echo(f"cassette {document['key']}")
-    echo(f"  {document['method']} {document['path']}   model: {document['model'] or '-'}")
-    echo("request:")
-    echo(_indent(_pretty_value(document["request_encoding"], document["request"])))
-    for doc in document["episodes"]:
-        echo("")
-        echo(
-            f"episode {doc['episode']}: status {doc['status']}, recorded {doc['recorded_at']}"
-            f" from {doc['upstream'] or '-'}, hits {doc['hits']}, last used {doc['last_used_at'] or '-'}"
-        )
-        echo("headers:")
-        echo(_indent(json.dumps(doc["headers"], indent=2, ensure_ascii=False)))
-        if "events" in doc:
-            table = _table("#", "offset_ms", "event", "adds", "data")
-            for index, event in enumerate(doc["events"]):
-                data = event.get("data", event.get("text", event.get("raw", "<binary>")))
-                shown = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-                table.add_row(
-                    str(index),
-                    f"{event['t']:.1f}",
-                    _text(event.get("event", "")),
-                    _text(_adds(event)),
-                    _text(shown if len(shown) <= 100 else shown[:97] + "..."),
-                )
-            table.print(console)
-            summary = doc["summary"]
-            for index, text in summary["text"].items():
-                label = "text" if len(summary["text"]) == 1 else f"text[{index}]"
-                echo(f"{label}: {text}")
-            ttft = summary["ttft_ms"]
-            echo(
-                f"events: {summary['events']}   time to first token: "
-                f"{'-' if ttft is None else f'{ttft:.1f} ms'}   total: {summary['total_ms']:.1f} ms"
-            )
-        if "body" in doc:
-            echo(f"body ({doc['body_encoding']}):")
-            echo(_indent(_pretty_value(doc["body_encoding"], doc["body"])))
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines()) or "  (empty)"
-
-
-def _pretty_value(encoding: str, value: Any) -> str:
-    if encoding.startswith("json"):
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    if encoding == "base64":
-        return f"<{len(base64.b64decode(value))} bytes of binary data>"
-    return value if len(value) <= 20_000 else value[:20_000] + f"... ({len(value)} characters)"
-
-
-def _adds(event: dict[str, Any]) -> str:
-    pieces = _delta(event)
-    if list(pieces) == [0]:
-        return json.dumps(pieces[0], ensure_ascii=False)
-    return " ".join(f"[{i}]{json.dumps(t, ensure_ascii=False)}" for i, t in sorted(pieces.items()))
-
-
-def _delta(event: dict[str, Any]) -> dict[int, str]:
-    """The text an SSE event adds, per choice: chat ``delta.content``, completions ``text``,
-    Responses ``response.output_text.delta``."""
-    data = event.get("data")
-    if not isinstance(data, dict):
-        return {}
-    if data.get("type") == "response.output_text.delta" and isinstance(data.get("delta"), str):
-        return {int(data.get("output_index", 0) or 0): data["delta"]}
-    out: dict[int, str] = {}
-    choices = data.get("choices")
-    if isinstance(choices, list):
-        for position, choice in enumerate(choices):
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", position)
-            index = index if isinstance(index, int) else position
-            delta = choice.get("delta")
-            piece = delta.get("content") if isinstance(delta, dict) else choice.get("text")
-            if isinstance(piece, str) and piece:
-                out[index] = out.get(index, "") + piece
-    return out
-
-
-def stream_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The text a stream adds up to (per choice), time to first token and total, in ms."""
-    text: dict[int, str] = {}
-    ttft = None
-    for event in events:
-        for index, piece in _delta(event).items():
-            text[index] = text.get(index, "") + piece
-            if ttft is None:
-                ttft = event["t"]
-    return {
-        "events": len(events),
-        "text": {str(k): v for k, v in sorted(text.items())} or {"0": ""},
-        "ttft_ms": ttft,
-        "total_ms": events[-1]["t"] if events else 0.0,
-    }
+    view.print_cassette(document)
 
 
 @cassettes.command("delete")
@@ -430,12 +257,12 @@ def prune_command(db_path, older_than, unused_since, dry_run, as_json) -> None: 
         )
         return
     if doomed:
-        table = _table("hash", "method", "path", "model", "recorded_at", "last_used_at")
+        table = view.table("hash", "method", "path", "model", "recorded_at", "last_used_at")
         for s in doomed:
             table.add_row(
-                s.key[:12], s.method, _text(s.path), _text(s.model or "-"), _when(s.recorded_at), _when(s.last_used_at)
+                s.key[:12], s.method, view.cell(s.path), view.cell(s.model or "-"), view.when(s.recorded_at), view.when(s.last_used_at)
             )
-        table.print(_console())
+        table.print(view.console())
     click.echo(f"{verb} {len(doomed)} cassette{'s' if len(doomed) != 1 else ''} ({episodes} episodes)")
 
 
@@ -460,23 +287,23 @@ def stats_command(db_path, as_json) -> None:  # noqa: ANN001
                 "groups": [g.as_dict() for g in groups],
                 "total": {
                     **totals,
-                    "oldest": _iso(totals["oldest"]),
-                    "newest": _iso(totals["newest"]),
+                    "oldest": view.iso(totals["oldest"]),
+                    "newest": view.iso(totals["newest"]),
                 },
             }
         )
         return
-    table = _table("path", "model", "cassettes", "episodes", "bytes", "hits", "oldest", "newest")
+    table = view.table("path", "model", "cassettes", "episodes", "bytes", "hits", "oldest", "newest")
     for g in groups:
         table.add_row(
-            _text(g.path),
-            _text(g.model or "-"),
+            view.cell(g.path),
+            view.cell(g.model or "-"),
             str(g.cassettes),
             str(g.episodes),
-            _human(g.bytes),
+            view.human_size(g.bytes),
             str(g.hits),
-            _when(g.oldest),
-            _when(g.newest),
+            view.when(g.oldest),
+            view.when(g.newest),
         )
     table.add_section()
     table.add_row(
@@ -484,16 +311,12 @@ def stats_command(db_path, as_json) -> None:  # noqa: ANN001
         "",
         str(totals["cassettes"]),
         str(totals["episodes"]),
-        _human(totals["bytes"]),
+        view.human_size(totals["bytes"]),
         str(totals["hits"]),
-        _when(totals["oldest"]),
-        _when(totals["newest"]),
+        view.when(totals["oldest"]),
+        view.when(totals["newest"]),
     )
-    table.print(_console())
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
+    table.print(view.console())
 
 
 @cassettes.command("scan")
@@ -527,10 +350,10 @@ def scan_command(ctx: click.Context, db_path, paths, as_json) -> None:  # noqa: 
     if as_json:
         _echo_json({"scanned": scanned, "findings": [f.as_dict() for f in findings]})
     elif findings:
-        table = _table("where", "episode", "field", "kind", "match")
+        table = view.table("where", "episode", "field", "kind", "match")
         for f in findings:
-            table.add_row(_text(f.where), str(f.episode), _text(f.field), f.kind, _text(f.preview))
-        table.print(_console())
+            table.add_row(view.cell(f.where), str(f.episode), view.cell(f.field), f.kind, view.cell(f.preview))
+        table.print(view.console())
         click.echo(f"found {len(findings)} possible secret{'s' if len(findings) != 1 else ''} in {scanned} episodes")
     else:
         click.echo(f"no secrets found in {scanned} episodes")
