@@ -1,8 +1,9 @@
 """The HTTP layer: the only package that imports Litestar.
 
-Controllers are thin: read the request into an ``Exchange``, parse the body into a Struct,
-hand both to the dispatcher, turn its ``Reply`` into a response. Errors are translated in
-``errors.py`` only.
+Controllers are thin: each calls ``replies.answer`` (or ``answer_json``), which reads the request
+into an ``Exchange``, hands it to the dispatcher with a thunk that parses the body and synthesizes
+(called only when the answer is synthetic), and turns the ``Reply`` into a response. Errors are
+translated in ``errors.py`` only.
 """
 
 from __future__ import annotations
