@@ -76,7 +76,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    app.state.runtime = runtime
     app.asgi_handler = _request_id(app.asgi_handler, runtime)  # outermost, so routing 404/405 get the id too
     return app
 

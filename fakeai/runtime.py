@@ -28,6 +28,6 @@ class Runtime:
         await self.dispatcher.start()
 
     async def stop(self) -> None:
-        await self.synthetic.settle()  # background responses finish before the database closes
+        await self.synthetic.tasks.settle()  # background responses finish before the database closes
         await self.dispatcher.stop()
         await self.db.dispose()

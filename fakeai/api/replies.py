@@ -26,9 +26,7 @@ STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def runtime_of(connection: ASGIConnection) -> Runtime:
-    scope = connection.scope
-    runtime = scope.get("fakeai_runtime")  # put there by the app's outermost wrapper
-    return runtime if runtime is not None else scope["app"].state.runtime
+    return connection.scope["fakeai_runtime"]  # put there by the app's outermost wrapper (app.py)
 
 
 def endpoint_of(connection: ASGIConnection) -> str:
@@ -53,9 +51,7 @@ def raw_headers(scope: dict) -> dict[str, str]:
 async def read_exchange(request: Request, *, limit: int | None = None) -> Exchange:
     """Read the whole body (bounded) and capture the request as it came."""
     scope = request.scope
-    started = scope.get("fakeai_started")
-    if started is None:
-        started = scope["fakeai_started"] = time.perf_counter()  # type: ignore[typeddict-unknown-key]
+    started = scope["fakeai_started"]  # the arrival time, set by the app's outermost wrapper
     body = await request.body()
     if limit is not None and len(body) > limit:
         raise PayloadTooLargeError(f"Request body of {len(body)} bytes exceeds the limit of {limit} bytes.")
@@ -116,7 +112,7 @@ class BodyResponse(Response):
 def to_response(request: Request, reply: Reply) -> Response:
     runtime = runtime_of(request)
     endpoint = endpoint_of(request)
-    started = request.scope.get("fakeai_started") or time.perf_counter()
+    started = request.scope["fakeai_started"]
     if isinstance(reply, Body):
         runtime.metrics.observe(endpoint, time.perf_counter() - started, reply.status, reply.tokens)
         headers = reply.headers

@@ -7,12 +7,13 @@ record and replay key on), parses it for synthetic mode, and asks the dispatcher
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Union
 
 import msgspec
 
-__all__ = ["Body", "EventStream", "Exchange", "Reply", "StreamStats", "sse_event", "SSE_DONE"]
+__all__ = ["Body", "EventStream", "Exchange", "Reply", "StreamStats", "TaskSet", "sse_event", "SSE_DONE"]
 
 JSON = "application/json"
 SSE_TYPE = "text/event-stream"
@@ -74,3 +75,23 @@ def sse_event(data: bytes, event: str | None = None) -> bytes:
     if event is None:
         return b"data: " + data + b"\n\n"
     return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+
+
+class TaskSet:
+    """Tasks that outlive their request (a recording's upstream pump, a background response, a save
+    after a hang-up): kept referenced until they end, and waited for (bounded) at shutdown so their
+    writes land before the database closes."""
+
+    __slots__ = ("_tasks",)
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def track(self, task: asyncio.Task) -> asyncio.Task:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from fakeai.modes.base import JSON, SSE_TYPE, Body, EventStream, Exchange, Reply
+from fakeai.modes.base import JSON, SSE_TYPE, Body, EventStream, Exchange, Reply, TaskSet
 from fakeai.modes.keys import CanonicalRequest
 from fakeai.modes.upstream import Upstream, UpstreamDropped, kept_headers, sse_events
 from fakeai.schemas import encode_json
@@ -40,7 +40,7 @@ class Recorder:
         self.upstream = upstream
         self.db = db
         self.record_errors = record_errors
-        self._pumps: set[asyncio.Task[None]] = set()
+        self._pumps = TaskSet()
 
     async def forward(self, exchange: Exchange, request: CanonicalRequest, count: Count) -> Reply:
         """Answer ``exchange`` from the upstream and record it. Raises 502/504 before any byte."""
@@ -74,11 +74,9 @@ class Recorder:
         # soon as it reads `data: [DONE]`, often before the upstream's end is seen, and a client may
         # leave mid-stream. Either way the pump reads the answer to its end and records it whole.
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        pump = asyncio.get_running_loop().create_task(
-            self._pump(exchange, request, response, headers, store_it, count, queue)
+        self._pumps.track(
+            asyncio.get_running_loop().create_task(self._pump(exchange, request, response, headers, store_it, count, queue))
         )
-        self._pumps.add(pump)
-        pump.add_done_callback(self._pumps.discard)
         while (event := await queue.get()) is not None:
             yield event
 
@@ -107,8 +105,7 @@ class Recorder:
 
     async def stop(self) -> None:
         """Let streams still being read finish (bounded), so nothing whole is lost at shutdown."""
-        if self._pumps:
-            await asyncio.wait(set(self._pumps), timeout=10)
+        await self._pumps.settle()
 
     async def _store(self, exchange, request, status, headers, *, body=None, events=None) -> None:  # noqa: ANN001
         started = exchange.started or time.perf_counter()

@@ -353,7 +353,7 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
     if req.background:
         shell.status = "queued"
         await store.insert_response(ctx.database, _row(shell, conv, None))
-        task = ctx.track(asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned)))
+        task = ctx.tasks.track(asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned)))
         _BACKGROUND[shell.id] = task
         task.add_done_callback(lambda _: _BACKGROUND.pop(shell.id, None))
         return Body(content=_encode(shell))
@@ -389,7 +389,7 @@ async def _stored_even_if_left(
             yield event
     except (GeneratorExit, asyncio.CancelledError):
         if not persist.done:
-            ctx.track(asyncio.get_running_loop().create_task(persist()))
+            ctx.tasks.track(asyncio.get_running_loop().create_task(persist()))
         raise
 
 
