@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.run import KEY, wrk  # noqa: E402
 from fakeai.store import Database  # noqa: E402
 from fakeai.store.cassettes import Cassette, bulk_insert, count  # noqa: E402
-from fakeai.testing import ServerProcess  # noqa: E402
+from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
 
 HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 FLOOR = 0.9

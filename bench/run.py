@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.scenarios import SCENARIOS, Scenario  # noqa: E402
 from fakeai.settings import DEFAULT_API_KEYS  # noqa: E402
-from fakeai.testing import ServerProcess, free_port  # noqa: E402
+from fakeai.cassettes.server_process import ServerProcess, free_port  # noqa: E402
 
 KEY = DEFAULT_API_KEYS[0]
 

@@ -1,4 +1,4 @@
-"""The ``fakeai`` command line: ``serve``, ``db`` and (see ``fakeai.cassettes_cli``) ``cassettes``.
+"""The ``fakeai`` command line: ``serve``, ``db`` and (see ``fakeai.cassettes.cli``) ``cassettes``.
 
 Errors a person makes (a bad flag value, an unknown hash) are one line on stderr and exit 2;
 nothing here prints a traceback for them.
@@ -12,13 +12,11 @@ import sys
 import click
 
 from fakeai import __version__
-from fakeai.settings import OPTIONS, Mode, Settings, SettingsError
+from fakeai.cassettes.cli import cassettes
+from fakeai.cli_support import CLIError, load_settings
+from fakeai.settings import OPTIONS, Mode, Settings
 
 __all__ = ["main", "cli"]
-
-
-class CLIError(click.ClickException):
-    exit_code = 2
 
 
 def _serve_options(func):  # noqa: ANN001, ANN202 - a click decorator
@@ -36,14 +34,6 @@ def _serve_options(func):  # noqa: ANN001, ANN202 - a click decorator
             metavar = "|".join(option.choices) if option.choices else option.kind.upper()
             func = click.option(option.flag, option.name, default=None, metavar=metavar, help=help_text)(func)
     return func
-
-
-def load_settings(explicit: dict) -> Settings:
-    values = {k: v for k, v in explicit.items() if v is not None and v != ()}
-    try:
-        return Settings.load(values)
-    except SettingsError as exc:
-        raise CLIError(str(exc)) from None
 
 
 def export_settings(settings: Settings) -> None:
@@ -82,7 +72,7 @@ def serve(**explicit: object) -> None:
     except Exception as exc:  # noqa: BLE001 - a person gets the reason, not a traceback
         raise CLIError(f"cannot prepare database {settings.db!r}: {exc}") from None
     if settings.cassettes:
-        from fakeai.cassette_files import load_directory  # added by the cassette-files work
+        from fakeai.cassettes.directory import load_directory
 
         load_directory(settings, settings.cassettes)
     export_settings(settings)
@@ -138,15 +128,7 @@ def db_current(db_path: str | None) -> None:
         raise CLIError(f"cannot read {settings.db!r}: {exc}") from None
 
 
-def _register_optional_groups() -> None:
-    try:
-        from fakeai.cassettes_cli import cassettes
-    except ImportError:
-        return
-    cli.add_command(cassettes)
-
-
-_register_optional_groups()
+cli.add_command(cassettes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from fakeai.app import create_app
 from fakeai.settings import DEFAULT_API_KEYS, Settings
-from fakeai.testing import ServerProcess
+from fakeai.cassettes.server_process import ServerProcess
 
 API_KEY = DEFAULT_API_KEYS[0]
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

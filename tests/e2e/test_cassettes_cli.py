@@ -17,9 +17,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from fakeai.cassettes_cli import cassettes
+from fakeai.cassettes.cli import cassettes
 from fakeai.settings import DEFAULT_API_KEYS
-from fakeai.testing import ServerProcess, free_port
+from fakeai.cassettes.server_process import ServerProcess, free_port
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEYS[0]}"}
 

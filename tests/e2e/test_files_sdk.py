@@ -7,7 +7,7 @@ import openai
 import pytest
 from openai.types import FileObject
 
-from fakeai.testing import ServerProcess
+from fakeai.cassettes.server_process import ServerProcess
 
 
 @pytest.fixture(scope="module")

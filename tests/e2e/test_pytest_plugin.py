@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from fakeai.testing import ServerProcess
+from fakeai.cassettes.server_process import ServerProcess
 
 pytest_plugins = ["pytester"]
 
@@ -111,7 +111,7 @@ def test_a_suite_without_the_fixture_does_not_start_fakeai(pytester):
 import sys
 
 def test_nothing_heavy_imported():
-    assert "openai" not in sys.modules and "fakeai.testing" not in sys.modules
+    assert "openai" not in sys.modules and "fakeai.cassettes.server_process" not in sys.modules
 """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

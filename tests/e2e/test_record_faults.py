@@ -20,7 +20,7 @@ import pytest
 
 from fakeai.store import Database
 from fakeai.store import cassettes as store
-from fakeai.testing import ServerProcess, free_port
+from fakeai.cassettes.server_process import ServerProcess, free_port
 
 KEY = "sk-fakeai-1234567890abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -16,7 +16,7 @@ import pytest
 
 from fakeai.store import Database
 from fakeai.store import cassettes as store
-from fakeai.testing import ServerProcess
+from fakeai.cassettes.server_process import ServerProcess
 
 TTFT_MS, ITL_MS = 40, 20
 EVENT = re.compile(rb".*?(?:\r\n\r\n|\n\n|\r\r)", re.S)

@@ -246,7 +246,7 @@ def test_stored_stream_is_saved_when_the_client_leaves_early(start_server):
 
 def test_background_response_finishes_across_a_shutdown(tmp_path):
     """Stopping the server while a background response is still running lets it finish and be stored."""
-    from fakeai.testing import ServerProcess
+    from fakeai.cassettes.server_process import ServerProcess
 
     db = str(tmp_path / "bg.db")
     with ServerProcess("--itl-ms", "10", db=db) as server:

@@ -11,17 +11,9 @@ import json
 import msgspec
 import pytest
 
-from fakeai.cassette_files import (
-    CassetteFileError,
-    decode_value,
-    document_to_rows,
-    dumps,
-    encode_value,
-    export_directory,
-    file_name,
-    import_paths,
-    rows_to_document,
-)
+from fakeai.cassettes.directory import export_directory, import_paths
+from fakeai.cassettes.document import CassetteFileError, document_to_rows, dumps, file_name, rows_to_document
+from fakeai.cassettes.encoding import decode_value, encode_value
 from fakeai.settings import Settings
 from fakeai.store.cassette_admin import AdminError, CassetteAdmin, Filters
 from fakeai.store.cassettes import pack_events, unpack_events
@@ -196,7 +188,7 @@ def test_iter_rows_pages_through_everything(admin):
 def test_duration_survives_export_and_import():
     import datetime as dt
 
-    from fakeai.cassette_files import document_to_rows, rows_to_document
+    from fakeai.cassettes.document import document_to_rows, rows_to_document
 
     import hashlib
 

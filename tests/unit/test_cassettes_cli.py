@@ -9,7 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from fakeai.cassettes_cli import cassettes, parse_when, stream_summary
+from fakeai.cassettes.cli import cassettes
+from fakeai.cassettes.options import parse_when
+from fakeai.cassettes.view import stream_summary
 from fakeai.settings import Settings
 from fakeai.store.cassette_admin import CassetteAdmin
 

@@ -43,3 +43,13 @@ def test_modes_and_store_do_not_import_upwards():
             assert not _uses(imps, "fakeai.api"), module
         if module.startswith("store/"):
             assert not (_uses(imps, "fakeai.api") or _uses(imps, "fakeai.modes")), module
+
+
+def test_cassette_tooling_sits_beside_the_server():
+    # The server's request path never loads the tooling, and the tooling never imports the command
+    # line that registers it (cli.py → cassettes.cli, one way).
+    for module, imps in _modules():
+        if module.startswith(("api/", "modes/", "store/", "schemas/")) or module in ("app.py", "runtime.py"):
+            assert not _uses(imps, "fakeai.cassettes"), module
+        if module.startswith("cassettes/"):
+            assert not _uses(imps, "fakeai.cli"), module

@@ -11,7 +11,7 @@ import pytest
 
 from fakeai.modes.synthetic.jsonschema_fake import fake_instance
 from fakeai.modes.synthetic.text import generate, make_rng
-from fakeai.secrets_scan import scan_bytes, scan_rows
+from fakeai.cassettes.scan import scan_bytes, scan_rows
 from fakeai.settings import DEFAULT_API_KEYS
 from fakeai.store.cassettes import pack_events
 

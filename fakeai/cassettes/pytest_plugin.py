@@ -13,7 +13,7 @@ with ``.base_url`` (ending in ``/v1``), ``.client`` (a ready ``openai.OpenAI``, 
 
 - **record**: FakeAI records from the upstream into a fresh temporary database; when the session
   ends the cassettes are exported into DIR (one reviewable JSON file per request, see
-  ``fakeai.cassette_files``). The upstream key comes from ``FAKEAI_UPSTREAM_API_KEY``.
+  ``fakeai.cassettes.document``). The upstream key comes from ``FAKEAI_UPSTREAM_API_KEY``.
 - **replay**: FakeAI loads DIR (``fakeai serve --mode replay --cassettes DIR``) and never touches
   the network. A request that was not recorded fails the test: the openai SDK raises
   ``openai.NotFoundError`` whose ``code`` is ``cassette_not_found``, and this plugin adds a
@@ -60,7 +60,7 @@ class FakeAIServer:
     """What ``fakeai_server`` yields."""
 
     def __init__(self, process: Any, mode: str, cassettes: Path) -> None:
-        self.process = process  # fakeai.testing.ServerProcess
+        self.process = process  # fakeai.cassettes.server_process.ServerProcess
         self.mode = mode
         self.cassettes = cassettes
         self.base_url: str = process.base_url
@@ -99,7 +99,7 @@ def _settings(config: pytest.Config) -> tuple[str, Path, str | None, list[str]]:
 @pytest.fixture(scope="session")
 def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """A FakeAI server for the whole session; see the module docstring for the options."""
-    from fakeai.testing import ServerProcess
+    from fakeai.cassettes.server_process import ServerProcess
 
     mode, cassettes, upstream, extra = _settings(request.config)
     args = ["--mode", mode, *extra]
@@ -132,7 +132,7 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 
 def _export(db: str, cassettes: Path) -> None:
-    from fakeai.cassette_files import export_directory
+    from fakeai.cassettes.directory import export_directory
     from fakeai.settings import Settings
     from fakeai.store.cassette_admin import CassetteAdmin
 
