@@ -10,10 +10,12 @@ import os
 import sys
 
 import click
+import msgspec
 
 from fakeai import __version__
 from fakeai.cassettes.cli import cassettes
 from fakeai.cli_support import CLIError, load_settings
+from fakeai.run_dir import RunDir
 from fakeai.settings import OPTIONS, Mode, Settings
 
 __all__ = ["main", "cli"]
@@ -62,8 +64,6 @@ def cli() -> None:
 @_serve_options
 def serve(**explicit: object) -> None:
     """Run the server (synthetic mode, embedded SQLite and no configuration by default)."""
-    import uvicorn
-
     from fakeai.store import upgrade_database
 
     settings = load_settings(explicit)
@@ -75,12 +75,23 @@ def serve(**explicit: object) -> None:
         from fakeai.cassettes.directory import load_directory
 
         load_directory(settings, settings.cassettes)
+    run_dir = RunDir.fresh(settings.run_dir)  # shared by the workers, removed when the server exits
+    settings = msgspec.structs.replace(settings, run_dir=str(run_dir.path))
     export_settings(settings)
     click.echo(
         f"FakeAI {__version__} ({settings.mode.value} mode) on http://{settings.host}:{settings.port}/v1 "
         f"db={settings.db} workers={settings.workers}",
         err=True,
     )
+    try:
+        _run_uvicorn(settings)
+    finally:
+        run_dir.close()
+
+
+def _run_uvicorn(settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "fakeai.app:app_from_env",
         factory=True,

@@ -7,6 +7,7 @@ import asyncio
 from fakeai.metrics import Metrics
 from fakeai.modes.dispatch import Dispatcher
 from fakeai.modes.synthetic import SyntheticContext
+from fakeai.run_dir import RunDir
 from fakeai.settings import Settings
 from fakeai.store import Database, upgrade_database
 
@@ -16,6 +17,7 @@ __all__ = ["Runtime"]
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.run_dir = RunDir.open(settings.run_dir)  # set by `fakeai serve` for all its workers
         self.metrics = Metrics()
         self.accepted_keys = settings.accepted_keys
         self.db = Database(settings.db_url)
@@ -31,3 +33,4 @@ class Runtime:
         await self.synthetic.tasks.settle()  # background responses finish before the database closes
         await self.dispatcher.stop()
         await self.db.dispose()
+        self.run_dir.close()

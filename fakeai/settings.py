@@ -84,6 +84,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("on_miss", "choice", "error", "What replay does without a cassette.", tuple(m.value for m in OnMiss)),
     Option("cassettes", "str", None, "Directory of exported cassette JSON files loaded at start."),
     Option("log_level", "choice", "info", "Log level.", ("critical", "error", "warning", "info", "debug")),
+    Option(
+        "run_dir",
+        "str",
+        None,
+        "Directory for state the workers share (metrics, rate limits); emptied at start. "
+        "Default: a new temporary directory, removed at exit.",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -117,6 +124,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     on_miss: OnMiss = OnMiss.ERROR
     cassettes: str | None = None
     log_level: str = "info"
+    run_dir: str | None = None
 
     @property
     def accepted_keys(self) -> frozenset[str]:
