@@ -6,7 +6,9 @@ nothing here prints a traceback for them.
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import sys
 
 import click
@@ -83,10 +85,20 @@ def serve(**explicit: object) -> None:
         f"db={settings.db} workers={settings.workers}",
         err=True,
     )
+    # uvicorn re-raises the SIGTERM/SIGINT that stopped it once it has shut down, which would end
+    # this process before a `finally` could run: remove the directory on the way out either way.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, functools.partial(_exit_on_signal, run_dir))
     try:
         _run_uvicorn(settings)
     finally:
         run_dir.close()
+
+
+def _exit_on_signal(run_dir: RunDir, signum: int, _frame: object) -> None:
+    run_dir.close()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
 
 
 def _run_uvicorn(settings: Settings) -> None:
