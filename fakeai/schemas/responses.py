@@ -28,6 +28,7 @@ __all__ = [
     "ResponseCreateRequest",
     "ResponseDeleted",
     "ResponseUsage",
+    "ReasoningText",
     "SummaryText",
     "TextConfig",
 ]
@@ -159,9 +160,14 @@ class SummaryText(msgspec.Struct, kw_only=True, tag_field="type", tag="summary_t
     text: str
 
 
+class ReasoningText(msgspec.Struct, kw_only=True, tag_field="type", tag="reasoning_text"):
+    text: str
+
+
 class ReasoningItem(msgspec.Struct, kw_only=True, omit_defaults=False, tag_field="type", tag="reasoning"):
     id: str
     summary: list[SummaryText] = []
+    content: list[ReasoningText] = []  # the thinking, as vLLM serves gpt-oss (OpenAI only encrypts it)
     status: str = "completed"
 
 

@@ -21,6 +21,8 @@ from openai.types.responses import (
     ResponseStreamEvent,
 )
 
+from fakeai.modes.synthetic.tokenizer import count_tokens
+
 WEATHER = {
     "type": "function",
     "name": "get_weather",
@@ -257,3 +259,27 @@ def test_background_response_finishes_across_a_shutdown(tmp_path):
     with ServerProcess(db=db) as again:
         stored = again.client().responses.retrieve(queued.id)
     assert stored.status in ("completed", "incomplete") and stored.output_text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_gpt_oss_small_budget_has_text_and_reasoning_text(client, stream):
+    # aiperf's responses profile at --osl 32: every answer must carry text (issue 12, part 1).
+    kwargs = dict(model="openai/gpt-oss-120b", input="Explain how volcanoes form.", max_output_tokens=32)
+    if stream:
+        events = list(client.responses.create(**kwargs, stream=True))  # the answer is cut: response.incomplete
+        kinds = _check_events(events)
+        final = events[-1].response
+        thought = "".join(e.delta for e in events if e.type == "response.reasoning_text.delta")
+        assert thought and "response.reasoning_text.done" in kinds
+        assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == final.output_text
+    else:
+        final = client.responses.create(**kwargs)
+        strict(final)
+        thought = final.output[0].content[0].text
+    item = final.output[0]
+    assert isinstance(item, ResponseReasoningItem) and item.content[0].type == "reasoning_text"
+    assert item.content[0].text == thought and final.output_text
+    usage = final.usage
+    assert usage.output_tokens == count_tokens(thought) + count_tokens(final.output_text)
+    assert usage.output_tokens_details.reasoning_tokens == count_tokens(thought)
+    assert 0 < usage.output_tokens_details.reasoning_tokens <= 8 and usage.output_tokens <= 32

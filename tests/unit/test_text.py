@@ -103,10 +103,14 @@ def test_stop_inside_a_token():
 def test_reasoning_counts_in_budget():
     g = gen(5, reasoning=True, max_tokens=10_000)
     assert g.reasoning and g.tokens
-    short = gen(5, reasoning=True, max_tokens=8)
-    assert short.finish_reason == "length" and len(short.reasoning) == 8 and short.tokens == []
-    mid = gen(5, reasoning=True, max_tokens=len(g.reasoning) + 3, target=50)
-    assert len(mid.tokens) == 3 and mid.finish_reason == "length"
+    # Reasoning takes at most a quarter of the budget, so even a tiny budget gets an answer.
+    for budget in (1, 2, 8, 20, 40):
+        short = gen(5, reasoning=True, max_tokens=budget, target=500)
+        assert len(short.reasoning) == budget // 4 and short.tokens, budget
+        assert short.completion_tokens == budget and short.finish_reason == "length"
+    assert gen(5, reasoning=True, max_tokens=400).reasoning == g.reasoning  # a large budget: uncapped
+    for effort in ("none", "minimal"):
+        assert gen(5, reasoning=True, reasoning_effort=effort).reasoning == []
 
 
 @pytest.mark.parametrize(

@@ -172,7 +172,7 @@ def plan_choices(req: ChatCompletionRequest, rng: np.random.Generator, prompt_te
     n = req.n or 1
     max_tokens = req.max_completion_tokens or req.max_tokens
     topics = T.topic_words(prompt_text)
-    reasoning = T.is_reasoning_model(req.model) and req.reasoning_effort != "none"
+    reasoning = T.is_reasoning_model(req.model)
     stops = stop_list(req.stop)
     fns = _choose_tools(req, topics, rng)
     want_logprobs = bool(req.logprobs)
@@ -180,12 +180,9 @@ def plan_choices(req: ChatCompletionRequest, rng: np.random.Generator, prompt_te
     for _ in range(n):
         r_tokens: list[str] = []
         budget = max_tokens
-        if reasoning:
-            r_tokens = T.think(rng, topics)
+        if reasoning:  # at most a quarter of max_tokens: a small budget still gets an answer
+            r_tokens = T.think(rng, topics, max_tokens=budget, effort=req.reasoning_effort)
             if budget is not None:
-                if len(r_tokens) >= budget:  # the budget ran out while thinking: no answer at all
-                    out.append(Planned(r_tokens[:budget], [], "length"))
-                    continue
                 budget -= len(r_tokens)
         if fns:
             calls, cut = _tool_calls(fns, rng, budget)
@@ -201,7 +198,7 @@ def plan_choices(req: ChatCompletionRequest, rng: np.random.Generator, prompt_te
                 rng,
                 topics=topics,
                 max_tokens=budget,
-                min_tokens=req.min_tokens or 0,
+                min_tokens=max((req.min_tokens or 0) - len(r_tokens), 0),  # vLLM counts reasoning too
                 ignore_eos=bool(req.ignore_eos),
                 stop=stops,
             )

@@ -2,8 +2,9 @@
 
     response.created, response.in_progress,
     per output item: response.output_item.added,
-        reasoning (with a summary): reasoning_summary_part.added, reasoning_summary_text.delta...,
-            reasoning_summary_text.done, reasoning_summary_part.done
+        reasoning: content_part.added (reasoning_text), reasoning_text.delta..., reasoning_text.done,
+            content_part.done; with a summary then reasoning_summary_part.added,
+            reasoning_summary_text.delta, reasoning_summary_text.done, reasoning_summary_part.done
         message: content_part.added, output_text.delta..., output_text.done, content_part.done
         function call: function_call_arguments.delta..., function_call_arguments.done
     response.output_item.done,
@@ -83,26 +84,28 @@ async def stream_response(
     for index, (item, pieces) in enumerate(zip(final.output, planned.pieces)):
         if isinstance(item, ReasoningItem):
             yield ev("response.output_item.added", output_index=index,
-                     item=ReasoningItem(id=item.id, summary=[], status="in_progress"))
-            if item.summary:
+                     item=ReasoningItem(id=item.id, status="in_progress"))
+            # The thinking streams as reasoning text (vLLM's gpt-oss shape): one delta per token.
+            where = {"item_id": item.id, "output_index": index, "content_index": 0}
+            yield ev("response.content_part.added", **where, part={"type": "reasoning_text", "text": ""})
+            head = ev.prefix("response.reasoning_text.delta", **where)
+            for piece in pieces:
+                if pacer is not None:
+                    await pacer.wait()
+                stats.tokens += 1
+                yield ev.delta(head, piece)
+            text = item.content[0].text
+            yield ev("response.reasoning_text.done", **where, text=text)
+            yield ev("response.content_part.done", **where, part=item.content[0])
+            if item.summary:  # a summary of what was already thought: no extra tokens, no extra time
                 part_fields = {"item_id": item.id, "output_index": index, "summary_index": 0}
+                summary = item.summary[0].text
                 yield ev("response.reasoning_summary_part.added", **part_fields,
                          part={"type": "summary_text", "text": ""})
-                head = ev.prefix("response.reasoning_summary_text.delta", **part_fields)
-                for piece in pieces:
-                    if pacer is not None:
-                        await pacer.wait()
-                    stats.tokens += 1
-                    yield ev.delta(head, piece)
-                text = item.summary[0].text
-                yield ev("response.reasoning_summary_text.done", **part_fields, text=text)
+                yield ev("response.reasoning_summary_text.delta", **part_fields, delta=summary)
+                yield ev("response.reasoning_summary_text.done", **part_fields, text=summary)
                 yield ev("response.reasoning_summary_part.done", **part_fields,
-                         part={"type": "summary_text", "text": text})
-            else:  # hidden thinking still takes its time
-                for _ in pieces:
-                    if pacer is not None:
-                        await pacer.wait()
-                    stats.tokens += 1
+                         part={"type": "summary_text", "text": summary})
         elif isinstance(item, OutputMessage):
             yield ev("response.output_item.added", output_index=index,
                      item=OutputMessage(id=item.id, status="in_progress", content=[]))

@@ -41,6 +41,7 @@ from fakeai.schemas.responses import (
     OutputTokensDetails,
     ReasoningConfig,
     ReasoningItem,
+    ReasoningText,
     Response,
     ResponseCreateRequest,
     ResponseDeleted,
@@ -112,20 +113,18 @@ def plan(req: ResponseCreateRequest, model: str, conv: Conversation, functions: 
     budget = req.max_output_tokens
     out = Planned(output=[], pieces=[])
     effort = req.reasoning.effort if req.reasoning else None
-    if T.is_reasoning_model(model) and effort != "none":
-        thought = T.think(rng, topics)
-        if budget is not None and len(thought) >= budget:
-            thought, out.incomplete = thought[:budget], True
+    thought = T.think(rng, topics, max_tokens=budget, effort=effort) if T.is_reasoning_model(model) else []
+    if thought:  # at most a quarter of max_output_tokens: the answer always has room
         out.reasoning_text = "".join(thought)
         out.summary = bool(req.reasoning and (req.reasoning.summary or req.reasoning.generate_summary))
         summary = [SummaryText(text=out.reasoning_text)] if out.summary else []
-        out.output.append(ReasoningItem(id=new_id("rs_"), summary=summary))
+        # The thinking itself as vLLM serves gpt-oss, so clients and load tools see (and count) it.
+        content = [ReasoningText(text=out.reasoning_text)]
+        out.output.append(ReasoningItem(id=new_id("rs_"), summary=summary, content=content))
         out.pieces.append(thought)
         out.reasoning_tokens = len(thought)
         if budget is not None:
             budget -= len(thought)
-    if out.incomplete:
-        return _totals(out)
     mode, allowed = tool_choice(req.tool_choice, functions)
     chosen = _choose(mode, allowed, conv, topics, rng, req.parallel_tool_calls is not False)
     if chosen:

@@ -25,6 +25,7 @@ __all__ = [
     "is_reasoning_model",
     "make_rng",
     "think",
+    "reasoning_cap",
     "topic_words",
     "apply_stop",
     "WORDS",
@@ -358,9 +359,39 @@ def natural_length(rng: np.random.Generator) -> int:
     return 40 + int(u * u * 400)
 
 
-def think(rng: np.random.Generator, topics: Sequence[str] = ()) -> list[str]:
-    """Reasoning text (vLLM's ``reasoning_content``): 20..80 tokens of thinking out loud."""
-    return _sentences(_REASONING, rng, 20 + int(float(rng.random()) * 60), topics, True)
+# Reasoning never takes more than this share of a max_tokens budget, so a small budget still gets an
+# answer (a load generator asking for 20 tokens measures text, not an empty message).
+REASONING_SHARE = 0.25
+# How long thinking "wants" to be, by reasoning effort: (shortest, spread) in tokens. No effort given is
+# medium, as OpenAI and vLLM default; none and minimal do not think at all.
+_EFFORT_LENGTH = {"low": (10, 30), "medium": (20, 60), "high": (40, 120)}
+NO_REASONING_EFFORTS = frozenset({"none", "minimal"})
+
+
+def reasoning_cap(max_tokens: int | None) -> int | None:
+    """The most reasoning tokens a budget of ``max_tokens`` allows (None: unbounded)."""
+    return None if max_tokens is None else int(max_tokens * REASONING_SHARE)
+
+
+def think(
+    rng: np.random.Generator,
+    topics: Sequence[str] = (),
+    *,
+    max_tokens: int | None = None,
+    effort: str | None = None,
+) -> list[str]:
+    """Reasoning text (vLLM's ``reasoning_content``): 20..80 tokens of thinking out loud at medium effort.
+
+    It takes at most a quarter of ``max_tokens`` (the rest is the answer's) and nothing at effort
+    ``none``/``minimal``. The Generator draws the same whatever the cap, so a seeded answer's thinking
+    is a prefix of the uncapped one.
+    """
+    if effort in NO_REASONING_EFFORTS:
+        return []
+    low, spread = _EFFORT_LENGTH.get(effort or "medium", _EFFORT_LENGTH["medium"])
+    tokens = _sentences(_REASONING, rng, low + int(float(rng.random()) * spread), topics, True)
+    cap = reasoning_cap(max_tokens)
+    return tokens if cap is None else tokens[:cap]
 
 
 def generate(
@@ -372,10 +403,12 @@ def generate(
     ignore_eos: bool = False,
     stop: Sequence[str] | None = None,
     reasoning: bool = False,
+    reasoning_effort: str | None = None,
     bare_start: bool = True,
     target: int | None = None,
 ) -> Generation:
-    """One completion. ``max_tokens`` bounds reasoning + content together, as OpenAI's does.
+    """One completion. ``max_tokens`` bounds reasoning + content together, as OpenAI's does; reasoning
+    gets at most a quarter of it (``think``).
 
     The answer ends at the first sentence end past a natural target length (finish ``stop``) unless
     ``max_tokens`` cuts it first (finish ``length``). ``ignore_eos`` (vLLM) makes it run to max_tokens.
@@ -383,10 +416,8 @@ def generate(
     # A context window's worth at most: max_tokens=10**9 with ignore_eos must not exhaust memory.
     budget = min(max_tokens, MAX_GENERATED) if max_tokens is not None else MAX_GENERATED
     reasoning_tokens: list[str] = []
-    if reasoning:
-        reasoning_tokens = think(rng, topics)
-        if len(reasoning_tokens) >= budget:
-            return Generation([], "length", reasoning_tokens[:budget])
+    if reasoning:  # a bounded share of the budget: the rest (at least one token) is the answer's
+        reasoning_tokens = think(rng, topics, max_tokens=budget, effort=reasoning_effort)
         budget -= len(reasoning_tokens)
     if target is None:
         target = natural_length(rng)
