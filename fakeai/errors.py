@@ -5,7 +5,8 @@ status, ``type`` and ``code`` of an error are decided here, once::
 
     FakeAIError                      500 server_error
     ├── InvalidRequestError          400 invalid_request_error   (param names the field)
-    │   └── PayloadTooLargeError     413 invalid_request_error   request_too_large
+    │   ├── PayloadTooLargeError     413 invalid_request_error   request_too_large
+    │   └── JSONTooDeepError         400 invalid_request_error   (JSON nested past the decoder's limit)
     ├── AuthenticationError          401 invalid_request_error   invalid_api_key
     ├── PermissionDeniedError        403 invalid_request_error
     ├── NotFoundError                404 invalid_request_error   not_found
@@ -28,6 +29,7 @@ __all__ = [
     "ConflictError",
     "FakeAIError",
     "InvalidRequestError",
+    "JSONTooDeepError",
     "MethodNotAllowedError",
     "ModelNotFoundError",
     "NotFoundError",
@@ -75,6 +77,21 @@ class FakeAIError(Exception):
 class InvalidRequestError(FakeAIError):
     status_code = 400
     error_type = "invalid_request_error"
+
+
+class JSONTooDeepError(InvalidRequestError):
+    """Objects or arrays nested past what the decoder (Python's recursion limit) reads: the client's 400.
+
+    Raised wherever a request's JSON is read or walked (decoding, the cassette key), from the
+    ``RecursionError`` that depth causes, so no such body ever becomes a 500.
+    """
+
+    def __init__(self, what: str = "the JSON body of your request", param: str | None = None) -> None:
+        super().__init__(
+            f"We could not parse {what}: objects or arrays are nested too deeply "
+            "(a few hundred levels at most).",
+            param=param,
+        )
 
 
 class PayloadTooLargeError(InvalidRequestError):

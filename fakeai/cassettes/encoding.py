@@ -57,14 +57,14 @@ def encode_value(data: bytes, prefer: str | None = None) -> Encoded:
     if core[:1] in b'{["' or core[:1].isdigit() or core[:1] in (b"-", b"t", b"f", b"n"):
         try:
             value = _decode_json(core)
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             value = _NOT_JSON
         if value is not _NOT_JSON:
             names = ([prefer] if prefer in JSON_FORMS else []) + [n for n in JSON_FORMS if n != prefer]
             for name in names:
                 try:
                     exact = JSON_FORMS[name](value) == core
-                except (TypeError, ValueError, OverflowError):
+                except (TypeError, ValueError, OverflowError, RecursionError):
                     exact = False
                 if exact:
                     return Encoded(name, value, suffix.decode())
@@ -151,7 +151,7 @@ def common_data_encoding(frames: list[tuple[float, bytes]]) -> str:
         if match is not None:
             try:
                 sample.append((_decode_json(match.group(2)), match.group(2)))
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):
                 continue
     best, best_count = "json", 0
     for name, form in JSON_FORMS.items():

@@ -33,6 +33,8 @@ from typing import Any
 
 import msgspec
 
+from fakeai.errors import JSONTooDeepError
+
 __all__ = [
     "REDACTED",
     "SECRET_HEADERS",
@@ -118,17 +120,23 @@ def canonical_request(
     body: bytes,
     config: KeyConfig = KeyConfig(),
 ) -> CanonicalRequest:
-    """The canonical form and key of one request (``headers`` lower-cased, as ``Exchange`` has them)."""
+    """The canonical form and key of one request (``headers`` lower-cased, as ``Exchange`` has them).
+
+    A JSON body nested too deeply to decode or re-encode cannot be keyed: ``JSONTooDeepError`` (400).
+    """
     content_type = headers.get("content-type", "")
-    value, model = _canonical_body(body, content_type, config)
-    document = {
-        "method": method.upper(),
-        "path": path,
-        "query": sorted([k, REDACTED if config.is_secret_query(k) else v] for k, v in query),
-        "headers": {h: headers[h] for h in config.match_headers if h in headers},
-        "body": value,
-    }
-    encoded = _encode_sorted(document)
+    try:
+        value, model = _canonical_body(body, content_type, config)
+        document = {
+            "method": method.upper(),
+            "path": path,
+            "query": sorted([k, REDACTED if config.is_secret_query(k) else v] for k, v in query),
+            "headers": {h: headers[h] for h in config.match_headers if h in headers},
+            "body": value,
+        }
+        encoded = _encode_sorted(document)
+    except RecursionError:
+        raise JSONTooDeepError() from None
     return CanonicalRequest(key=hashlib.sha256(encoded).hexdigest(), request=encoded, model=model)
 
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from fakeai.errors import InvalidRequestError
+from fakeai.errors import InvalidRequestError, JSONTooDeepError
 
 __all__ = ["decode_json", "encode_json", "param_of"]
 
@@ -49,6 +49,8 @@ def decode_json(body: bytes, type_: type[T], decoder: msgspec.json.Decoder | Non
     except msgspec.ValidationError as exc:
         message, param = param_of(str(exc))
         raise InvalidRequestError(message, param=param) from None
+    except RecursionError:  # msgspec's answer to {"a":{"a":...}} past the recursion limit
+        raise JSONTooDeepError() from None
     except msgspec.DecodeError as exc:
         raise InvalidRequestError(
             f"We could not parse the JSON body of your request ({exc}). "

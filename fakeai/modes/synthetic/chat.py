@@ -20,7 +20,7 @@ from fakeai.errors import InvalidRequestError
 from fakeai.modes.base import SSE_DONE, Body, EventStream, Reply, StreamStats
 from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.context import SyntheticContext
-from fakeai.modes.synthetic.jsonschema_fake import SchemaError, fake_instance, fake_json_object
+from fakeai.modes.synthetic.jsonschema_fake import BAD_SCHEMA, fake_instance, fake_json_object
 from fakeai.modes.synthetic.logprobs import token_logprobs
 from fakeai.modes.synthetic.textcommon import SSE_PREFIX, emit, enc_str, new_id, observe_prompt, py_random, stop_list
 from fakeai.modes.synthetic.tokenizer import count_message_tokens, count_tokens, tokenize
@@ -45,8 +45,6 @@ from fakeai.schemas.chat import (
 __all__ = ["create_chat_completion", "plan_choices", "message_text"]
 
 _encode = msgspec.json.Encoder().encode
-# A schema we cannot satisfy or even read (wrong types inside, endless recursion) is the client's 400.
-_BAD_SCHEMA = (SchemaError, RecursionError, TypeError, ValueError, KeyError, AttributeError)
 
 
 @dataclass(slots=True)
@@ -128,7 +126,7 @@ def _tool_calls(fns, rng: np.random.Generator, budget: int | None) -> tuple[list
         schema = fn.parameters or {"type": "object", "properties": {}}
         try:
             args = _encode(fake_instance(schema, rnd)).decode()
-        except _BAD_SCHEMA as exc:
+        except BAD_SCHEMA as exc:
             raise InvalidRequestError(
                 f"Invalid schema for function '{fn.name}': {exc}", param="tools"
             ) from None
@@ -158,7 +156,7 @@ def _json_content(req: ChatCompletionRequest, rng: np.random.Generator, topics: 
         schema = fmt.json_schema.schema or {"type": "object"}
         try:
             value = fake_instance(schema, rnd)
-        except _BAD_SCHEMA as exc:
+        except BAD_SCHEMA as exc:
             raise InvalidRequestError(
                 f"Invalid schema for response_format '{fmt.json_schema.name}': {exc}",
                 param="response_format.json_schema.schema",

@@ -82,6 +82,8 @@ def check_jsonl(data: bytes, purpose: str) -> str | None:
             record = _decode_line(line)
         except msgspec.DecodeError as exc:
             return f"Line {number}: invalid JSON ({exc})."
+        except RecursionError:
+            return f"Line {number}: invalid JSON (objects or arrays nested too deeply)."
         if not isinstance(record, dict):
             return f"Line {number}: expected a JSON object, got {type(record).__name__}."
         problem = _check_batch(record, seen_ids) if purpose == "batch" else _check_fine_tune(record)

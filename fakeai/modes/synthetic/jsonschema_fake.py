@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
 
 from fakeai.modes.synthetic.text import WORDS
 
-__all__ = ["fake_instance", "fake_json_object", "SchemaError"]
+__all__ = ["fake_instance", "fake_json_object", "SchemaError", "BAD_SCHEMA"]
 
 _MAX_DEPTH = 6
 
@@ -42,6 +42,11 @@ _NAMED = {
 
 class SchemaError(ValueError):
     """The schema cannot be satisfied or uses an unresolvable $ref."""
+
+
+# What faking a client's schema can raise when the schema is unreadable (wrong types inside, nesting
+# deeper than the recursion limit): the client's 400, never a 500.
+BAD_SCHEMA = (SchemaError, RecursionError, TypeError, ValueError, KeyError, AttributeError)
 
 
 def fake_instance(schema: Any, rnd: random.Random, *, root: Any = None) -> Any:

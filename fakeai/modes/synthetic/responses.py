@@ -24,7 +24,7 @@ from fakeai.modes.base import Body, EventStream, Reply, StreamStats
 from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.catalogue import DEFAULT_MODEL
 from fakeai.modes.synthetic.context import SyntheticContext
-from fakeai.modes.synthetic.jsonschema_fake import SchemaError, fake_instance, fake_json_object
+from fakeai.modes.synthetic.jsonschema_fake import BAD_SCHEMA, fake_instance, fake_json_object
 from fakeai.modes.synthetic.logprobs import token_logprobs
 from fakeai.modes.synthetic.prompt_cache import BLOCK, MIN_CACHED
 from fakeai.modes.synthetic.textcommon import new_id, observe_prompt, py_random
@@ -132,7 +132,7 @@ def plan(req: ResponseCreateRequest, model: str, conv: Conversation, functions: 
         for fn in chosen:
             try:
                 args = _encode(fake_instance(fn.parameters or {"type": "object", "properties": {}}, rnd)).decode()
-            except SchemaError as exc:
+            except BAD_SCHEMA as exc:
                 raise InvalidRequestError(f"Invalid schema for function '{fn.name}': {exc}", param="tools") from None
             pieces = tokenize(args)
             status = "completed"
@@ -156,7 +156,7 @@ def plan(req: ResponseCreateRequest, model: str, conv: Conversation, functions: 
         if fmt.type == "json_schema":
             try:
                 value = fake_instance(fmt.schema, rnd)
-            except SchemaError as exc:
+            except BAD_SCHEMA as exc:
                 raise InvalidRequestError(
                     f"Invalid schema for text format '{fmt.name}': {exc}", param="text.format.schema"
                 ) from None
