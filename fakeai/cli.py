@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import socket
 import sys
 
 import click
@@ -66,19 +67,14 @@ def cli() -> None:
 @_serve_options
 def serve(**explicit: object) -> None:
     """Run the server (synthetic mode, embedded SQLite and no configuration by default)."""
-    from fakeai.store import upgrade_database
-
     settings = load_settings(explicit)
-    try:
-        upgrade_database(settings.db_url)
-    except Exception as exc:  # noqa: BLE001 - a person gets the reason, not a traceback
-        raise CLIError(f"cannot prepare database {settings.db!r}: {exc}") from None
-    if settings.cassettes:
-        from fakeai.cassettes.directory import load_directory
-
-        load_directory(settings, settings.cassettes)
+    _check_can_listen(settings.host, settings.port)  # before anything is written anywhere
     run_dir = RunDir.fresh(settings.run_dir)  # shared by the workers, removed when the server exits
-    settings = msgspec.structs.replace(settings, run_dir=str(run_dir.path))
+    try:
+        settings = _prepare_database(msgspec.structs.replace(settings, run_dir=str(run_dir.path)), run_dir)
+    except BaseException:
+        run_dir.close()
+        raise
     export_settings(settings)
     click.echo(
         f"FakeAI {__version__} ({settings.mode.value} mode) on http://{settings.host}:{settings.port}/v1 "
@@ -93,6 +89,43 @@ def serve(**explicit: object) -> None:
         _run_uvicorn(settings)
     finally:
         run_dir.close()
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail with one line when the address is taken, as uvicorn would only after the start's work.
+
+    A probe (bound with SO_REUSEADDR as uvicorn binds, then closed): another process could still take
+    the port in between, but the common mistake, a second server on the same port, stops here.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _prepare_database(settings: Settings, run_dir: RunDir) -> Settings:
+    """Migrate the database the server will use; with --cassettes, load the directory into it.
+
+    ``--cassettes DIR`` alone serves exactly DIR: the files go into a new database in the run
+    directory, which replaces --db for this run and goes with it. ``--keep-cassettes`` imports them
+    into --db instead (kept there, served together with whatever --db already holds).
+    """
+    from fakeai.store import upgrade_database
+
+    if settings.cassettes and not settings.keep_cassettes:
+        settings = msgspec.structs.replace(settings, db=str(run_dir.path / "cassettes.db"))
+    try:
+        upgrade_database(settings.db_url)
+    except Exception as exc:  # noqa: BLE001 - a person gets the reason, not a traceback
+        raise CLIError(f"cannot prepare database {settings.db!r}: {exc}") from None
+    if settings.cassettes:
+        from fakeai.cassettes.directory import load_directory
+
+        load_directory(settings, settings.cassettes)
+    return settings
 
 
 def _exit_on_signal(run_dir: RunDir, signum: int, _frame: object) -> None:

@@ -82,7 +82,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("record_errors", "bool", True, "Record upstream 4xx/5xx answers as cassettes."),
     Option("replay_speed", "float", 0.0, "Replay timing: 0 as fast as possible, 1 real time, 2 twice as fast."),
     Option("on_miss", "choice", "error", "What replay does without a cassette.", tuple(m.value for m in OnMiss)),
-    Option("cassettes", "str", None, "Directory of exported cassette JSON files loaded at start."),
+    Option(
+        "cassettes",
+        "str",
+        None,
+        "Serve exactly this directory of exported cassette files (fakeai cassettes export): they are loaded "
+        "at start into a temporary database that replaces --db for this run.",
+    ),
+    Option(
+        "keep_cassettes",
+        "bool",
+        False,
+        "With --cassettes: import the files into --db instead and keep them there; replay then serves "
+        "everything --db holds. Needed to record (--mode record, --on-miss record) alongside --cassettes.",
+    ),
     Option("log_level", "choice", "info", "Log level.", ("critical", "error", "warning", "info", "debug")),
     Option(
         "run_dir",
@@ -123,6 +136,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     replay_speed: float = 0.0
     on_miss: OnMiss = OnMiss.ERROR
     cassettes: str | None = None
+    keep_cassettes: bool = False
     log_level: str = "info"
     run_dir: str | None = None
 
@@ -172,6 +186,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.RECORD)
         if needs_upstream and not self.upstream:
             raise SettingsError("record mode (and --on-miss record) needs --upstream URL (or FAKEAI_UPSTREAM)")
+        if needs_upstream and self.cassettes and not self.keep_cassettes:
+            raise SettingsError(
+                "--cassettes serves the directory from a temporary database, so recordings would be lost: "
+                "add --keep-cassettes to record into --db (then fakeai cassettes export)"
+            )
         if self.upstream and not self.upstream.startswith(("http://", "https://")):
             raise SettingsError(f"--upstream must be an http(s) URL, got {self.upstream!r}")
 

@@ -148,7 +148,8 @@ def import_paths(admin: CassetteAdmin, paths: Iterable[str | os.PathLike[str]]) 
 
 def load_directory(settings: Any, path: str | os.PathLike[str]) -> UpsertCounts:
     """``fakeai serve --cassettes DIR``: load an exported directory into ``settings.db`` before
-    serving. A missing directory or a corrupt file stops the start with a one-line error (exit 2)."""
+    serving (a temporary database unless --keep-cassettes). A missing directory or a corrupt file
+    stops the start with a one-line error (exit 2)."""
     root = Path(path)
     if not root.is_dir():
         raise CassetteFileError(f"--cassettes {path}: not a directory")
@@ -157,8 +158,9 @@ def load_directory(settings: Any, path: str | os.PathLike[str]) -> UpsertCounts:
             files, counts = import_paths(admin, [root])
     except AdminError as exc:
         raise CassetteFileError(str(exc)) from None
+    into = settings.db if getattr(settings, "keep_cassettes", False) else "a temporary database"
     click.echo(
-        f"cassettes: {files} files from {root} ({counts.inserted} new, {counts.updated} updated, "
+        f"cassettes: {files} files from {root} into {into} ({counts.inserted} new, {counts.updated} updated, "
         f"{counts.unchanged} unchanged episodes)",
         err=True,
     )
