@@ -99,7 +99,7 @@ def events_per_response(url: str, path: str, body: bytes) -> int:
 
 
 def measure(s: Scenario, fake_url: str, bare_url: str, duration: float, connections: int) -> dict:
-    fake_path, fake_body = s.fakeai_path, s.body
+    fake_path, fake_body = s.fakeai_path, (list(s.distinct) if s.distinct else s.body)
     base_path, base_body = s.baseline_path, s.baseline_body
     wrk(fake_url, fake_path, fake_body, 1, connections)  # warm-up
     wrk(bare_url, base_path, base_body, 1, connections)

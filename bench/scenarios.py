@@ -16,6 +16,8 @@ class Scenario:
     stream: bool = False
     baseline_path: str = "/v1/chat/completions"
     baseline_body: bytes = b"{}"
+    # Many different bodies, cycled through by wrk, so no per-worker cache of recent answers helps.
+    distinct: tuple[bytes, ...] = ()
 
 
 _chat = {
@@ -46,4 +48,26 @@ SCENARIOS.append(
         {"model": "nvidia/nv-rerankqa-mistral-4b-v3", "query": {"text": "what is machine learning"},
          "passages": [{"text": f"passage {i} about learning machines and statistics"} for i in range(10)]}), 0.5,
         baseline_path="/v1/fixed/ranking")
+)
+
+# The same requests with 3,000 distinct bodies: what a load test with a real corpus sends.
+DISTINCT = 3000
+_emb_distinct = tuple(
+    msgspec.json.encode({"model": "text-embedding-3-small", "encoding_format": "base64",
+                         "input": [f"{t} (variant {j})" for t in _texts]})
+    for j in range(DISTINCT)
+)
+SCENARIOS.append(
+    Scenario("emb-distinct", "/v1/embeddings", _emb_distinct[0], 0.5, baseline_path="/v1/fixed/emb-distinct",
+             distinct=_emb_distinct)
+)
+_rank_distinct = tuple(
+    msgspec.json.encode({"model": "nvidia/nv-rerankqa-mistral-4b-v3", "query": {"text": f"what is machine learning {j}"},
+                         "passages": [{"text": f"passage {i} about learning machines and statistics, take {j}"}
+                                      for i in range(10)]})
+    for j in range(DISTINCT)
+)
+SCENARIOS.append(
+    Scenario("rank-distinct", "/v1/ranking", _rank_distinct[0], 0.6, baseline_path="/v1/fixed/rank-distinct",
+             distinct=_rank_distinct)
 )
