@@ -9,7 +9,6 @@ import pytest
 from fakeai.errors import InvalidRequestError
 from fakeai.modes.synthetic.embeddings import (
     DEFAULT_DIMENSIONS,
-    FRAGMENTS,
     _check_inputs,
     _encode,
     ByteLRU,
@@ -124,16 +123,7 @@ def test_base64_round_trip_is_little_endian_float32():
     np.testing.assert_allclose(floats[1].embedding, vectors[1], atol=1e-8)
 
 
-def test_cached_fragments_are_the_fresh_ones_and_the_cache_is_bounded():
-    FRAGMENTS.clear()
-    texts = [f"cache probe {i}" for i in range(5)]
-    first = _encode(MODEL, texts[:3], 64, False, 9)
-    assert len(FRAGMENTS.items) == 3
-    # A batch mixing cached and new inputs equals one computed with nothing cached.
-    mixed = _encode(MODEL, texts[::-1], 64, False, 9)
-    FRAGMENTS.clear()
-    assert mixed == _encode(MODEL, texts[::-1], 64, False, 9)
-    assert first == _encode(MODEL, texts[:3], 64, False, 9)
+def test_byte_lru_is_bounded_by_bytes():
     small = ByteLRU(budget=4000)
     for i in range(100):
         small.put(("m", None, "float", f"t{i}"), b"x" * 100)
@@ -163,9 +153,35 @@ def test_repeated_request_is_answered_from_the_body_cache():
     BODIES.clear()
     first = asyncio.run(create_embeddings(ctx, request)).content
     assert len(BODIES.items) == 1
-    FRAGMENTS.clear()  # a hit needs no fragments
     assert asyncio.run(create_embeddings(ctx, request)).content == first
-    assert not FRAGMENTS.items
     with pytest.raises(InvalidRequestError):  # errors are never cached
         asyncio.run(create_embeddings(ctx, EmbeddingRequest(model=MODEL, input="x", dimensions=4096)))
     assert len(BODIES.items) == 1
+
+
+def test_same_vector_whichever_way_the_batch_is_computed(monkeypatch):
+    import fakeai.modes.synthetic.embeddings as embeddings
+
+    text = "The quick brown fox jumps over the lazy dog, the end"
+    alone = embed_texts(MODEL, [text])[0]
+    # A non-ASCII neighbour sends the batch through the regex path; the words hash the same.
+    assert np.array_equal(alone, embed_texts(MODEL, ["naïve café über", text])[1])
+    # Many distinct words per input: summed by a gather per occurrence instead of a matrix product.
+    sparse = [" ".join(f"w{i}x{j}" for j in range(60)) for i in range(40)]
+    assert np.array_equal(alone, embed_texts(MODEL, [*sparse, text])[-1])
+    # Tiny chunks: the text's words are split across several chunks and summed back exactly.
+    monkeypatch.setattr(embeddings, "GATHER_FLOATS", 1536 * 5)
+    assert np.array_equal(alone, embed_texts(MODEL, ["padding words here", text])[1])
+    # Case and punctuation do not change the words; a non-ASCII word is a word like any other.
+    a, b, c = embed_texts(MODEL, ["Café au lait", "café AU LAIT!", "tea with milk"])
+    assert cos(a, b) > 0.8 and cos(a, c) < 0.3  # not 1: the whole-text component differs
+
+
+def test_base64_rows_whatever_their_byte_count():
+    import msgspec
+
+    for dims in (100, 96, 1):  # 400 bytes (not a multiple of 3), 384 bytes (one is), 4 bytes
+        vectors = embed_texts(MODEL, ["one", "two", "three"], dims)
+        body = msgspec.json.decode(_encode(MODEL, ["one", "two", "three"], dims, True, 3), type=EmbeddingList)
+        for i, item in enumerate(body.data):
+            assert np.array_equal(np.frombuffer(base64.b64decode(item.embedding), dtype="<f4"), vectors[i])

@@ -118,3 +118,15 @@ def test_logits_identical_in_another_process():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={"PYTHONHASHSEED": seed}).stdout
         assert out == score(query, passages).tobytes().hex()
+
+
+def test_term_counting_paths_agree(monkeypatch):
+    import fakeai.modes.synthetic.ranking as ranking
+
+    query = "what is the capital of france and of its regions"
+    passages = ["Paris is the capital of France", "Regions of France: Brittany", "Cats purr", "the the the"]
+    monkeypatch.setattr(ranking, "FEW_TERMS", 0)  # Counter per passage
+    counted = score(query, passages)
+    monkeypatch.setattr(ranking, "FEW_TERMS", 100)  # list.count per query word
+    assert (score(query, passages) == counted).all()
+    assert counted[0] > counted[2] and counted[1] > counted[2]

@@ -25,7 +25,6 @@ import threading
 import zlib
 from collections import OrderedDict
 from functools import lru_cache
-from math import sqrt
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from fakeai.errors import InvalidRequestError
 from fakeai.modes.base import Body
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.tokenizer import count_tokens
+from fakeai.modes.synthetic.wordkeys import batch_words, mix, word_keys
 from fakeai.schemas import encode_json
 from fakeai.schemas.embeddings import EmbeddingRequest
 
@@ -48,11 +48,12 @@ MAX_INPUT_TOKENS = 8192
 MAX_REQUEST_TOKENS = 300_000
 MAX_TOKEN_ID = 2**31 - 1
 GATHER_FLOATS = 4 * 1024 * 1024  # floats gathered at once (16 MiB), whatever the batch or text length
-MAX_GROUP = 256  # inputs padded and summed together
+# A chunk of words is summed by a matrix product when its (inputs x distinct words) matrix has at most
+# this many cells per word occurrence; sparser chunks gather a row per occurrence instead.
+DENSE_CELLS = 8
 # Batches costing more than about a millisecond (tokens x dimensions) are computed in a thread, off the
 # event loop, so other requests keep flowing meanwhile.
 OFFLOAD_WORK = 2_000_000
-FRAGMENT_CACHE_BYTES = 32 * 1024 * 1024  # per worker
 BODY_CACHE_BYTES = 16 * 1024 * 1024  # per worker
 
 DEFAULT_DIMENSIONS = 1024
@@ -106,73 +107,81 @@ def model_dimensions(model: str) -> int:
     return DEFAULT_DIMENSIONS
 
 
-def _word_keys(text: str) -> tuple[list[int], list[float]]:
-    words = _WORD.findall(text.lower())
-    crc32 = zlib.crc32
-    keys = [crc32(word.encode()) for word in words]
-    weights = [STOPWORD_WEIGHT if word in STOPWORDS else 1.0 for word in words]
-    return keys, weights
+def _stopword_keys() -> np.ndarray:
+    return np.unique(word_keys(sorted(STOPWORDS)))
 
 
-def _token_keys(tokens: list[int]) -> tuple[list[int], list[float]]:
-    return [_TOKEN_KEYS + (t & 0xFFFFFFFF) for t in tokens], [1.0] * len(tokens)
+_STOPWORD_KEYS = _stopword_keys()
+
+
+def _input_keys(inputs: list[str] | list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every word (or token) of the batch: keys, weights, the input each belongs to; and each input's own key."""
+    if inputs and all(isinstance(item, str) for item in inputs):
+        keys, owners = batch_words(inputs)  # type: ignore[arg-type]
+        nearest = _STOPWORD_KEYS[np.searchsorted(_STOPWORD_KEYS, keys) % len(_STOPWORD_KEYS)]
+        weights = np.where(nearest == keys, STOPWORD_WEIGHT, 1.0)
+        whole = [zlib.crc32(item.encode()) for item in inputs]  # type: ignore[union-attr]
+    else:
+        arrays = [np.asarray(item, dtype=np.int64) for item in inputs]
+        tokens = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+        keys = mix(tokens.astype(np.uint64) + np.uint64(_TOKEN_KEYS))
+        owners = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
+        weights = np.ones(len(keys))
+        whole = [zlib.crc32(a.astype("<i8").tobytes()) for a in arrays]
+    whole_keys = mix(np.asarray(whole, dtype=np.uint64) + np.uint64(_TEXT_KEYS))
+    return keys, weights, owners, whole_keys
+
+
+def _rows(keys: np.ndarray, mult: np.ndarray, add: np.ndarray) -> np.ndarray:
+    """Each key's vector: one table row per ``BLOCK``-wide slice, picked by that slice's hash."""
+    # The multiply-shift hash relies on 64-bit wrap-around (silent for arrays).
+    buckets = (keys[:, None] * mult + add) >> np.uint64(64 - BUCKET_BITS)
+    return _table().take(buckets.astype(np.intp).ravel(), axis=0).reshape(len(keys), -1)
 
 
 def embed_texts(model: str, inputs: list[str] | list[list[int]], dimensions: int | None = None) -> np.ndarray:
     """Unit vectors (float32, one row per input) for strings or token arrays.
 
-    An input's vector depends on that input alone, bit for bit, whatever else is in the batch: inputs
-    are padded with zero-weight keys (adding 0.0 changes nothing) and summed in their own key order.
+    An input's vector depends on that input alone, bit for bit, whatever else is in the batch, because
+    its sum is computed exactly: table values are multiples of 1/256 below 1/2 and weights multiples
+    of 1/8, so every product and partial sum is a multiple of 1/2048 below 8192 (up to ~16,000 words;
+    the API allows 8192 tokens), which float32 holds exactly in any summation order. That lets a batch
+    look its distinct keys up once and sum them with one matrix product (BLAS, any blocking) instead
+    of a gather per occurrence, and split a long input across chunks.
     """
     dims = dimensions or model_dimensions(model)
     blocks = -(-dims // BLOCK)
-    width = blocks * BLOCK
-    table = _table()
     mult, add = _mixers(model, blocks)
-    shift = np.uint64(64 - BUCKET_BITS)
-
-    keys: list[int] = []
-    weights: list[float] = []
-    lengths: list[int] = []
-    for item in inputs:
-        if isinstance(item, str):
-            item_keys, item_weights = _word_keys(item)
-            whole = zlib.crc32(item.encode())
+    count = len(inputs)
+    word_keys_, word_weights, word_owners, whole_keys = _input_keys(inputs)
+    # The whole-text component, scaled to the words' part (whose norm grows like sqrt(sum w^2)), its
+    # weight rounded to eighths so that it too sums exactly; it goes first among its input's keys.
+    squares = np.bincount(word_owners, weights=word_weights * word_weights, minlength=count)
+    text_weight = np.round(8.0 * TEXT_WEIGHT * np.maximum(1.0, np.sqrt(squares))) / 8.0
+    owners = np.concatenate((np.arange(count), word_owners))
+    order = np.argsort(owners, kind="stable")
+    owners = owners[order]
+    keys = np.concatenate((whole_keys, word_keys_))[order]
+    weights = np.concatenate((text_weight, word_weights))[order]
+    out = np.zeros((count, blocks * BLOCK), dtype=np.float32)
+    limit = max(1, GATHER_FLOATS // (blocks * BLOCK))
+    for first in range(0, len(keys), limit):  # chunks of keys bound the temporaries, whatever the batch
+        chunk = slice(first, first + limit)
+        chunk_keys, chunk_weights, chunk_owners = keys[chunk], weights[chunk], owners[chunk]
+        distinct, index = np.unique(chunk_keys, return_inverse=True)
+        table_rows = _rows(distinct, mult, add)
+        lo, hi = int(chunk_owners[0]), int(chunk_owners[-1]) + 1
+        if (hi - lo) * len(distinct) <= DENSE_CELLS * len(chunk_keys):
+            # Few distinct words per input (a corpus's batch): one (inputs x distinct keys) product.
+            cells = (chunk_owners - lo) * len(distinct) + index
+            matrix = np.bincount(cells, weights=chunk_weights, minlength=(hi - lo) * len(distinct))
+            out[lo:hi] += matrix.astype(np.float32).reshape(hi - lo, len(distinct)) @ table_rows
         else:
-            item_keys, item_weights = _token_keys(item)
-            whole = zlib.crc32(np.asarray(item, dtype="<i8").tobytes())
-        # The whole-text component, scaled to the words' part (whose norm grows like sqrt(sum w^2)).
-        keys.append(_TEXT_KEYS + whole)
-        weights.append(TEXT_WEIGHT * max(1.0, sqrt(sum(w * w for w in item_weights))))
-        keys.extend(item_keys)
-        weights.extend(item_weights)
-        lengths.append(len(item_keys) + 1)
-
-    key_arr = np.asarray(keys, dtype=np.uint64)
-    weight_arr = np.asarray(weights, dtype=np.float32)
-    length_arr = np.asarray(lengths, dtype=np.intp)
-    start_arr = np.concatenate(([0], np.cumsum(length_arr)[:-1]))
-    out = np.empty((len(inputs), width), dtype=np.float32)
-    # Inputs of similar length are padded together, in groups that bound the gathered temporary.
-    order = np.argsort(length_arr, kind="stable")
-    i = 0
-    while i < len(order):
-        longest = int(length_arr[order[min(i + MAX_GROUP, len(order)) - 1]])
-        piece = max(1, min(longest, GATHER_FLOATS // width))
-        count = max(1, min(MAX_GROUP, GATHER_FLOATS // (width * piece)))
-        group = order[i : i + count]
-        longest = int(length_arr[group[-1]])
-        acc = np.zeros((len(group), width), dtype=np.float32)
-        for lo in range(0, longest, piece):
-            cols = np.arange(lo, min(lo + piece, longest))
-            valid = cols[None, :] < length_arr[group, None]
-            pos = np.where(valid, start_arr[group, None] + cols[None, :], 0)
-            with np.errstate(over="ignore"):  # the multiply-shift hash relies on 64-bit wrap-around
-                buckets = (key_arr[pos][..., None] * mult + add) >> shift
-            rows = table[buckets.astype(np.intp)].reshape(len(group), len(cols), width)
-            acc += np.einsum("nl,nld->nd", np.where(valid, weight_arr[pos], 0.0).astype(np.float32), rows)
-        out[group] = acc
-        i += len(group)
+            # Mostly distinct words: gather one row per occurrence and sum each input's run.
+            gathered = table_rows[index]
+            gathered *= chunk_weights.astype(np.float32)[:, None]
+            runs = np.flatnonzero(np.concatenate(([True], chunk_owners[1:] != chunk_owners[:-1])))
+            out[chunk_owners[runs]] += np.add.reduceat(gathered, runs, axis=0)
     out = out[:, :dims]
     out /= np.linalg.norm(out, axis=1, keepdims=True)
     return out
@@ -275,41 +284,38 @@ def _hashable(value: str | list) -> str | tuple:
     return tuple(tuple(x) if isinstance(x, list) else x for x in value)
 
 
-# Encoded vectors (the JSON of one ``embedding`` value) by (model, dims, format, input), so texts that
-# come back (a load test's inputs, a re-indexed corpus) cost a lookup. Vectors do not depend on the
-# batch, so a cached fragment is exactly what a fresh one would be.
-FRAGMENTS = ByteLRU(FRAGMENT_CACHE_BYTES)
-# Whole answers by (model, dims, format, input): a repeated request skips validation and assembly too.
-# Only successful answers are kept, so a hit needs no checks.
+# Whole answers by (model, dims, format, input): a repeated request (a load test's bodies) skips
+# validation and assembly. Only successful answers are kept, so a hit needs no checks. Vectors are not
+# cached one by one: computing one costs about as much as looking it up would (~10 us).
 BODIES = ByteLRU(BODY_CACHE_BYTES)
 
 
-def _fragments(vectors: np.ndarray, base64_format: bool) -> list[bytes]:
+def _embedding_values(vectors: np.ndarray, base64_format: bool) -> list[bytes]:
+    """The JSON of each row's ``embedding`` value."""
     if base64_format:
-        # Little-endian float32, each row on its own: what the SDK's base64 parser decodes.
-        little = vectors.astype("<f4", copy=False)
-        return [b'"' + base64.b64encode(row.tobytes()) + b'"' for row in little]
+        # Little-endian float32, each row on its own: what the SDK's base64 parser decodes. When a row
+        # is a whole number of 3-byte groups, one encoding of the matrix cut at row boundaries is the
+        # rows' encodings side by side.
+        raw = vectors.astype("<f4", copy=False).tobytes()
+        row_bytes = vectors.shape[1] * 4
+        if row_bytes % 3:
+            return [b'"%s"' % base64.b64encode(raw[i : i + row_bytes]) for i in range(0, len(raw), row_bytes)]
+        encoded = base64.b64encode(raw)
+        size = row_bytes // 3 * 4
+        return [b'"%s"' % encoded[i : i + size] for i in range(0, len(encoded), size)]
     # Rounded to 8 decimals, the JSON is half as long as float32's full double repr, with no loss a
     # float32 consumer could see.
     rows = np.round(vectors.astype(np.float64), 8)
-    return [encode_json(row.tolist()) for row in rows]
+    return [encode_json(row) for row in rows.tolist()]
 
 
 def _encode(
     model: str, items: list, dimensions: int | None, base64_format: bool, prompt_tokens: int
 ) -> bytes:
-    """The response body (``EmbeddingList``'s shape), assembled from cached and fresh fragments."""
-    fmt = "base64" if base64_format else "float"
-    keys = [(model, dimensions, fmt, item if isinstance(item, str) else tuple(item)) for item in items]
-    fragments = [FRAGMENTS.get(key) for key in keys]
-    missing = [i for i, fragment in enumerate(fragments) if fragment is None]
-    if missing:
-        fresh = _fragments(embed_texts(model, [items[i] for i in missing], dimensions), base64_format)
-        for i, fragment in zip(missing, fresh):
-            fragments[i] = fragment
-            FRAGMENTS.put(keys[i], fragment)
+    """The response body (``EmbeddingList``'s shape)."""
+    values = _embedding_values(embed_texts(model, items, dimensions), base64_format)
     data = b",".join(
-        b'{"object":"embedding","index":%d,"embedding":%s}' % (i, fragment) for i, fragment in enumerate(fragments)
+        b'{"object":"embedding","index":%d,"embedding":%s}' % (i, value) for i, value in enumerate(values)
     )
     return b"".join(
         (

@@ -14,8 +14,8 @@ import math
 import re
 import uuid
 import zlib
-from functools import lru_cache
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,9 +52,9 @@ JITTER = 0.5
 CACHE_CHARS = 16 * 1024  # requests up to this much text have their logits memoised (1024 of them)
 BM25_K1 = 1.2
 BM25_B = 0.75
+FEW_TERMS = 8
 
 _WORD = re.compile(r"\w+")
-
 
 def truncate_tokens(text: str, limit: int) -> str:
     """The first ``limit`` tokens of ``text`` (by the synthetic tokenizer)."""
@@ -89,38 +89,54 @@ def fit_pairs(query: str, passages: list[str], truncate: bool, limit: int = MAX_
     return fitted
 
 
-def _terms(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
 def score(query: str, passages: list[str], model: str = DEFAULT_MODEL) -> np.ndarray:
-    """One logit per passage (float64): higher is more relevant. Deterministic."""
-    if not passages:
-        return np.zeros(0)
-    docs = [Counter(_terms(p)) for p in passages]
-    lengths = np.array([sum(d.values()) for d in docs], dtype=np.float64)
-    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(float(lengths.mean()), 1.0))
+    """One logit per passage (float64): higher is more relevant. Deterministic.
+
+    Plain Python over the (query word, passage) pairs that match: a request holds a few query words
+    and tens of passages, where numpy's per-call cost would exceed the arithmetic.
+    """
     n = len(passages)
-    bm25 = np.zeros(n)
-    covered = np.zeros(n)
+    if not n:
+        return np.zeros(0)
+    findall = _WORD.findall
+    docs = [findall(p.lower()) for p in passages]
+    lengths = [len(words) for words in docs]
+    mean = max(sum(lengths) / n, 1.0)
+    norms = [BM25_K1 * (1.0 - BM25_B + BM25_B * length / mean) for length in lengths]
+    terms = sorted(set(findall(query.lower())))  # sorted: set order varies by process, float sums would too
+    # A few query words: list.count (in C) beats building a Counter per passage.
+    counted = [Counter(words) for words in docs] if len(terms) > FEW_TERMS else None
+    bm25 = [0.0] * n
+    covered = [0.0] * n
     query_weight = 0.0
-    for term in sorted(set(_terms(query))):  # sorted: set order varies by process, float sums would too
+    for term in terms:
         weight = STOPWORD_WEIGHT if term in STOPWORDS else 1.0
         query_weight += weight
-        tf = np.array([d.get(term, 0) for d in docs], dtype=np.float64)
-        df = int(np.count_nonzero(tf))
-        if not df:
+        if counted is None:
+            hits = [(i, tf) for i, words in enumerate(docs) if (tf := words.count(term))]
+        else:
+            hits = [(i, tf) for i, d in enumerate(counted) if (tf := d.get(term))]
+        if not hits:
             continue
+        df = len(hits)
         idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))  # always > 0: a match never lowers the score
-        bm25 += weight * idf * tf * (BM25_K1 + 1.0) / (tf + norm)
-        covered += weight * (tf > 0)
+        for i, tf in hits:
+            bm25[i] += weight * idf * tf * (BM25_K1 + 1.0) / (tf + norms[i])
+            covered[i] += weight
     # Coverage (the share of the query's words present) keeps a match worth at least
     # 3 / words_in_query before saturation, however common the word or long the passage.
-    relevance = bm25 + COVERAGE_WEIGHT * covered / max(query_weight, 1.0)
+    coverage = COVERAGE_WEIGHT / max(query_weight, 1.0)
     seed = zlib.crc32((model + "\0" + query + "\0").encode())
-    jitter = np.array([zlib.crc32(p.encode(), seed) for p in passages], dtype=np.float64)
+    exp, crc32 = math.exp, zlib.crc32
     # 1 - exp(-x/3) saturates: three strong matches reach ~65% of the span, a dozen nearly all of it.
-    return LOGIT_FLOOR + LOGIT_SPAN * (1.0 - np.exp(-relevance / 3.0)) + JITTER * (jitter / 2.0**32 - 0.5)
+    return np.array(
+        [
+            LOGIT_FLOOR
+            + LOGIT_SPAN * (1.0 - exp(-(b + coverage * c) / 3.0))
+            + JITTER * (crc32(p.encode(), seed) / 2.0**32 - 0.5)
+            for b, c, p in zip(bm25, covered, passages)
+        ]
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -136,8 +152,9 @@ def logits_of(query: str, passages: list[str], model: str) -> np.ndarray:
 
 
 def _order(logits: np.ndarray) -> list[int]:
-    """Indices by logit, highest first; ties by index so the order never depends on sorting details."""
-    return sorted(range(len(logits)), key=lambda i: (-logits[i], i))
+    """Indices by logit, highest first; ties by index (a stable sort) so the order never depends on
+    sorting details."""
+    return np.argsort(-logits, kind="stable").tolist()
 
 
 def sigmoid(x: float) -> float:
@@ -164,7 +181,8 @@ async def nim_ranking(ctx: SyntheticContext, request: NimRankingRequest) -> Body
     query = request.query.text
     passages = fit_pairs(query, [p.text for p in request.passages], request.truncate == "END")
     logits = logits_of(query, passages, model)
-    rankings = [NimRanking(index=i, logit=round(float(logits[i]), 4)) for i in _order(logits)]
+    values = logits.tolist()
+    rankings = [NimRanking(index=i, logit=round(values[i], 4)) for i in _order(logits)]
     return Body(content=encode_json(NimRankingResponse(rankings=rankings)))
 
 
