@@ -17,7 +17,7 @@ import msgspec
 
 from fakeai import __version__
 from fakeai.cassettes.cli import cassettes
-from fakeai.cli_support import CLIError, load_settings
+from fakeai.cli_support import DB_HELP, CLIError, load_settings, option_help
 from fakeai.run_dir import RunDir
 from fakeai.settings import OPTIONS, Mode, Settings
 
@@ -28,7 +28,7 @@ def _serve_options(func):  # noqa: ANN001, ANN202 - a click decorator
     # Every option comes from settings.OPTIONS; values stay raw strings here so Settings.load
     # is the only parser (and gives the same message for a flag and its FAKEAI_* variable).
     for option in reversed(OPTIONS):
-        help_text = f"{option.help} [env {option.env}; default {option.default!r}]"
+        help_text = option_help(option)
         if option.kind == "bool":
             flag = option.flag
             decls = [f"{flag}/--no-{flag[2:]}"]
@@ -36,7 +36,7 @@ def _serve_options(func):  # noqa: ANN001, ANN202 - a click decorator
         elif option.kind == "list":
             func = click.option(option.flag, option.name, multiple=True, help=help_text + " Repeatable.")(func)
         else:
-            metavar = "|".join(option.choices) if option.choices else option.kind.upper()
+            metavar = option.metavar or ("|".join(option.choices) if option.choices else option.kind.upper())
             func = click.option(option.flag, option.name, default=None, metavar=metavar, help=help_text)(func)
     return func
 
@@ -157,7 +157,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--db", "db_path", default=None, help="SQLite path or SQLAlchemy URL [env FAKEAI_DB].")
+@click.option("--db", "db_path", default=None, metavar="PATH", help=DB_HELP)
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(db_path: str | None, revision: str) -> None:
     """Create or upgrade the database schema (Alembic)."""
@@ -172,7 +172,7 @@ def db_upgrade(db_path: str | None, revision: str) -> None:
 
 
 @db.command("current")
-@click.option("--db", "db_path", default=None, help="SQLite path or SQLAlchemy URL [env FAKEAI_DB].")
+@click.option("--db", "db_path", default=None, metavar="PATH", help=DB_HELP)
 def db_current(db_path: str | None) -> None:
     """Print the schema revision of the database."""
     from fakeai.store.engine import current_revision

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 import click
 
-from fakeai.settings import Settings, SettingsError
+from fakeai.settings import DEFAULT_DB, Option, Settings, SettingsError
 
-__all__ = ["CLIError", "load_settings"]
+__all__ = ["CLIError", "DB_HELP", "default_text", "load_settings", "option_help"]
+
+DB_HELP = f"SQLite path or SQLAlchemy URL [env FAKEAI_DB; default: {DEFAULT_DB}]."
+
+
+def default_text(value: object) -> str | None:
+    """A default as a person writes it on the command line (true, 8000, a path); None when there is none."""
+    if value is None or value == ():
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def option_help(option: Option) -> str:
+    """An option's help with its variable and default, never a Python value (``()``, ``None``)."""
+    default = default_text(option.default)
+    tail = f"env {option.env}" + (f"; default: {default}" if default is not None else "")
+    return f"{option.help} [{tail}]"
 
 
 class CLIError(click.ClickException):

@@ -141,7 +141,7 @@ class Metrics:
                     lines.append(f'{metric}{{{label},quantile="{q}"}} {_quantile(values, q):.6f}')
                 lines.append(f"{metric}_sum{{{label}}} {sum(values):.6f}")
                 lines.append(f"{metric}_count{{{label}}} {len(values)}")
-        family("fakeai_cassette_events_total", "counter", "Record/replay outcomes (hit, miss, recorded, upstream_error).")
+        family("fakeai_cassette_events_total", "counter", "Record/replay outcomes (hits, misses, recordings, upstream_errors).")
         for p, s in items:
             for name, n in sorted(s.counters.items()):
                 lines.append(f'fakeai_cassette_events_total{{endpoint="{_esc(p)}",outcome="{_esc(name)}"}} {n}')

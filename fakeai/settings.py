@@ -16,9 +16,13 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["DEFAULT_API_KEYS", "Mode", "OPTIONS", "OnMiss", "Option", "Settings", "SettingsError"]
+__all__ = ["DEFAULT_API_KEYS", "DEFAULT_DB", "Mode", "OPTIONS", "OnMiss", "Option", "STATE_DIR", "Settings", "SettingsError"]
 
 DEFAULT_API_KEYS = ("sk-fakeai-1234567890abcdef", "sk-test-abcdefghijklmnop")
+# Local state lives in a directory of its own (which ignores itself in git), never beside the exported
+# cassette files (cassettes/) that are meant to be committed.
+STATE_DIR = ".fakeai"
+DEFAULT_DB = f"{STATE_DIR}/fakeai.db"
 
 
 class SettingsError(ValueError):
@@ -48,6 +52,7 @@ class Option:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
+    metavar: str = ""  # what --help shows for the value (URL, DIR); else the kind
 
     @property
     def env(self) -> str:
@@ -59,10 +64,16 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("host", "str", "127.0.0.1", "Interface to bind."),
+    Option("host", "str", "127.0.0.1", "Interface to bind.", metavar="HOST"),
     Option("port", "int", 8000, "TCP port to listen on."),
     Option("mode", "choice", "synthetic", "How endpoints answer.", tuple(m.value for m in Mode)),
-    Option("db", "str", "cassettes/fakeai.db", "SQLite path or SQLAlchemy URL for files, responses and cassettes."),
+    Option(
+        "db",
+        "str",
+        DEFAULT_DB,
+        "SQLite path or SQLAlchemy URL (postgresql+asyncpg://...) for cassettes, files and responses.",
+        metavar="PATH|URL",
+    ),
     Option("workers", "int", 1, "Number of uvicorn worker processes."),
     Option("require_api_key", "bool", True, "Require 'Authorization: Bearer KEY' on /v1 endpoints."),
     Option("api_keys", "list", (), "Extra accepted API keys, comma-separated (added to the defaults)."),
@@ -72,22 +83,52 @@ OPTIONS: tuple[Option, ...] = (
     Option("latency_jitter", "float", 0.0, "Relative jitter of the simulated latencies (0.1 = +/-10%)."),
     Option("max_body_bytes", "int", 32 * 1024 * 1024, "Largest accepted JSON request body; larger gets 413."),
     Option("max_file_bytes", "int", 128 * 1024 * 1024, "Largest accepted file upload; larger gets 413."),
-    Option("upstream", "str", None, "Upstream base URL for record mode, e.g. https://api.openai.com/v1."),
-    Option("upstream_api_key", "str", None, "API key sent upstream (default: pass the client's own header)."),
+    Option(
+        "upstream",
+        "str",
+        None,
+        "Upstream base URL to record from. One ending in /v1 (https://api.openai.com/v1) replaces the "
+        "request's own /v1: /v1/chat/completions goes to https://api.openai.com/v1/chat/completions and "
+        "/v2/rerank beside it; a bare http://host:port gets the whole request path.",
+        metavar="URL",
+    ),
+    Option("upstream_api_key", "str", None, "API key sent upstream (default: pass the client's own header).",
+           metavar="KEY"),
     Option("upstream_timeout", "float", 600.0, "Seconds to wait for the upstream before answering 504."),
     Option("match_header", "list", (), "Request headers that are part of the cassette key, comma-separated."),
-    Option("match_ignore", "list", (), "Body fields (dotted paths) left out of the cassette key, comma-separated."),
+    Option(
+        "match_ignore",
+        "list",
+        (),
+        "Body fields left out of the cassette key, comma-separated dotted paths: a number indexes an "
+        "array, * (or a name met on an array) reaches every element: user, metadata.*, messages.0.content, "
+        "messages.name.",
+    ),
     Option("redact_header", "list", (), "Extra request headers never stored, comma-separated."),
-    Option("redact_field", "list", (), "Body fields (dotted paths) redacted before storing, comma-separated."),
+    Option(
+        "redact_field",
+        "list",
+        (),
+        "Body fields replaced by \"[REDACTED]\" before hashing and storing, comma-separated dotted paths "
+        "(as --match-ignore).",
+    ),
     Option("record_errors", "bool", True, "Record upstream 4xx/5xx answers as cassettes."),
     Option("replay_speed", "float", 0.0, "Replay timing: 0 as fast as possible, 1 real time, 2 twice as fast."),
-    Option("on_miss", "choice", "error", "What replay does without a cassette.", tuple(m.value for m in OnMiss)),
+    Option(
+        "on_miss",
+        "choice",
+        "error",
+        "What replay does without a cassette: error (404 cassette_not_found), synthetic (answer locally) "
+        "or record (forward to --upstream, which it then needs, and store the answer).",
+        tuple(m.value for m in OnMiss),
+    ),
     Option(
         "cassettes",
         "str",
         None,
         "Serve exactly this directory of exported cassette files (fakeai cassettes export): they are loaded "
         "at start into a temporary database that replaces --db for this run.",
+        metavar="DIR",
     ),
     Option(
         "keep_cassettes",
@@ -103,6 +144,7 @@ OPTIONS: tuple[Option, ...] = (
         None,
         "Directory for state the workers share (metrics, rate limits); emptied at start. "
         "Default: a new temporary directory, removed at exit.",
+        metavar="DIR",
     ),
 )
 
@@ -115,7 +157,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     mode: Mode = Mode.SYNTHETIC
-    db: str = "cassettes/fakeai.db"
+    db: str = DEFAULT_DB
     workers: int = 1
     require_api_key: bool = True
     api_keys: tuple[str, ...] = ()

@@ -1,6 +1,6 @@
 """``fakeai cassettes``: inspect, prune, scan, export and import recorded cassettes.
 
-Every subcommand takes ``--db`` (default as ``serve``: ``FAKEAI_DB``, else ``cassettes/fakeai.db``);
+Every subcommand takes ``--db`` (default as ``serve``: ``FAKEAI_DB``, else ``.fakeai/fakeai.db``);
 a bad input (unknown hash, missing database, corrupt file) is one line on stderr and exit 2;
 ``scan`` exits 1 when it finds something. ``--json`` prints machine-readable output instead of tables.
 A hash is any unique prefix (at least 4 hex digits) of a cassette's key.
@@ -37,15 +37,24 @@ def cassettes() -> None:
     """Inspect, prune, scan, export and import recorded cassettes."""
 
 
-@cassettes.command("list")
+@cassettes.command("list", short_help="One line per recorded request, fitted to the terminal.")
 @db_option
 @filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="recorded", show_default=True, help="Sort key.")
 @click.option("--desc", is_flag=True, help="Sort in descending order.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most this many.")
+@click.option(
+    "--wide", is_flag=True,
+    help="Every column (method, stream, hits, last use, full hashes of 12 digits), whatever the terminal's width.",
+)
 @json_option
-def list_command(db_path, endpoint, model, since, status, sort, desc, limit, as_json) -> None:  # noqa: ANN001, PLR0913
-    """List cassettes: one line per recorded request (its episodes folded together)."""
+def list_command(db_path, endpoint, model, since, status, sort, desc, limit, wide, as_json) -> None:  # noqa: ANN001, PLR0913
+    """List cassettes: one line per recorded request (its episodes folded together).
+
+    The table fits the terminal: hash, endpoint (the path after /v1, with its method unless POST),
+    model (shortened to fit), statuses, episodes, size and when it was recorded. --wide adds the
+    method, stream, hits and last use columns; --json gives everything to a script.
+    """
     with admin_for(db_path) as admin:
         rows = admin.summaries(filters_of(endpoint, model, since, status))
     order = {
@@ -64,40 +73,67 @@ def list_command(db_path, endpoint, model, since, status, sort, desc, limit, as_
     if as_json:
         echo_json([row.as_dict() for row in rows])
         return
-    table = view.table(
-        "hash", "method", "path", "model", "status", "stream", "episodes", "size", "hits", "recorded_at", "last_used_at"
-    )
-    for row in rows:
-        table.add_row(
-            row.key[:12],
-            row.method,
-            view.cell(row.path),
-            view.cell(row.model or "-"),
-            ",".join(str(s) for s in row.statuses),
-            "stream" if row.stream else "-",
-            str(row.episodes),
-            view.human_size(row.size),
-            str(row.hits),
-            view.when(row.recorded_at),
-            view.when(row.last_used_at),
-        )
-    console = view.console()
-    if rows:
-        table.print(console)
+    if rows and wide:  # whole values in every column: longer than the terminal (less -S) or for a pipe
+        columns = [
+            "hash", "method", "path", "model", "status", "stream", "episodes", "size", "hits", "recorded_at",
+            "last_used_at",
+        ]
+        cells = [
+            [
+                row.key[:12],
+                row.method,
+                view.cell(row.path),
+                view.cell(row.model or "-"),
+                ",".join(str(s) for s in row.statuses),
+                "stream" if row.stream else "-",
+                str(row.episodes),
+                view.human_size(row.size),
+                str(row.hits),
+                view.when(row.recorded_at),
+                view.when(row.last_used_at),
+            ]
+            for row in rows
+        ]
+        click.echo(view.fitted(columns, cells, None, flexible=()))
+    elif rows:
+        columns = ["hash", "endpoint", "model", "status", "eps", "size", "recorded"]
+        cells = [
+            [
+                row.key[:8],
+                _endpoint(row.method, row.path),
+                row.model or "-",
+                ",".join(str(s) for s in row.statuses),
+                str(row.episodes),
+                view.human_size(row.size),
+                row.recorded_at.strftime("%Y-%m-%d %H:%M"),
+            ]
+            for row in rows
+        ]
+        click.echo(view.fitted(columns, cells, view.terminal_width(), flexible=("endpoint", "model")))
     shown = f"{len(rows)} of {total}" if len(rows) != total else str(total)
     episodes = sum(r.episodes for r in rows)
     size = sum(r.size for r in rows)
-    console.print(f"{shown} cassette{'s' if total != 1 else ''}, {episodes} episodes, {view.human_size(size)}", markup=False)
+    click.echo(f"{shown} cassette{'s' if total != 1 else ''}, {episodes} episodes, {view.human_size(size)}")
 
 
-@cassettes.command("show")
+def _endpoint(method: str, path: str) -> str:
+    """``/v1/chat/completions`` as ``/chat/completions``; a method other than POST in front (``GET /models``)."""
+    short = path[3:] if path.startswith("/v1/") else path
+    return short if method == "POST" else f"{method} {short}"
+
+
+@cassettes.command("show", short_help="One cassette: its request and answers (streams as events).")
 @db_option
 @click.argument("hash_prefix", metavar="HASH")
 @click.option("--episode", type=int, default=None, help="Only this episode.")
 @json_option
 def show_command(db_path, hash_prefix, episode, as_json) -> None:  # noqa: ANN001
     """Show one cassette: the canonical request, and each episode's response (a stream as its
-    events with offsets, the text they add up to, time to first token and total time)."""
+    events with offsets, the text they add up to, time to first token and total time).
+
+    HASH is the start of the cassette's key, as `list` shows it: at least 4 hex digits, and enough
+    of them to match one cassette only.
+    """
     from fakeai.cassettes.document import rows_to_document
 
     with admin_for(db_path) as admin:
@@ -119,13 +155,16 @@ def show_command(db_path, hash_prefix, episode, as_json) -> None:  # noqa: ANN00
     view.print_cassette(document)
 
 
-@cassettes.command("delete")
+@cassettes.command("delete", short_help="Delete cassettes by hash (every episode).")
 @db_option
 @click.argument("hashes", metavar="HASH...", nargs=-1, required=True)
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted, delete nothing.")
 @json_option
 def delete_command(db_path, hashes, dry_run, as_json) -> None:  # noqa: ANN001
-    """Delete cassettes (every episode) by hash prefix. Nothing is deleted if any hash is unknown."""
+    """Delete cassettes (every episode) by hash prefix. Nothing is deleted if any hash is unknown.
+
+    Each HASH is the start of a key, as `list` shows it: at least 4 hex digits, matching one cassette.
+    """
     with admin_for(db_path) as admin:
         keys = list(dict.fromkeys(resolve(admin, h) for h in hashes))
         episodes = sum(len(admin.episodes(k)) for k in keys) if dry_run else admin.delete(keys)
@@ -138,7 +177,7 @@ def delete_command(db_path, hashes, dry_run, as_json) -> None:  # noqa: ANN001
     click.echo(f"{verb} {len(keys)} cassette{'s' if len(keys) != 1 else ''} ({episodes} episodes)")
 
 
-@cassettes.command("prune")
+@cassettes.command("prune", short_help="Delete cassettes recorded before, or unused since, a date.")
 @db_option
 @click.option("--older-than", default=None, metavar="AGE|DATE", help="Recorded before (30d, 12h, 2026-11-01).")
 @click.option("--unused-since", default=None, metavar="DATE|AGE", help="Not replayed since (uses last_used_at).")
@@ -176,7 +215,7 @@ def prune_command(db_path, older_than, unused_since, dry_run, as_json) -> None: 
     click.echo(f"{verb} {len(doomed)} cassette{'s' if len(doomed) != 1 else ''} ({episodes} episodes)")
 
 
-@cassettes.command("stats")
+@cassettes.command("stats", short_help="Cassettes, episodes, bytes and hits per endpoint and model.")
 @db_option
 @json_option
 def stats_command(db_path, as_json) -> None:  # noqa: ANN001

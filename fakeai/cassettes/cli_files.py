@@ -21,7 +21,7 @@ from fakeai.cli_support import CLIError
 __all__ = ["export_command", "import_command", "scan_command"]
 
 
-@click.command("scan")
+@click.command("scan", short_help="Look for secrets (API keys, tokens) before committing.")
 @db_option
 @click.argument("paths", metavar="[PATH...]", nargs=-1)
 @json_option
@@ -64,7 +64,7 @@ def scan_command(ctx: click.Context, db_path, paths, as_json) -> None:  # noqa: 
         ctx.exit(1)
 
 
-@click.command("export")
+@click.command("export", short_help="Write one reviewable JSON file per cassette, for git.")
 @db_option
 @click.option("--out", default="cassettes", show_default=True, metavar="DIR", help="Directory to write into.")
 @filter_options
@@ -102,7 +102,7 @@ def export_command(db_path, out, endpoint, model, since, status, clean, as_json)
         click.echo(f"removed {result.removed} stale files")
 
 
-@click.command("import")
+@click.command("import", short_help="Load exported cassette files or directories into --db.")
 @db_option
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True)
 @json_option

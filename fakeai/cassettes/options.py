@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from fakeai.cli_support import CLIError, load_settings
+from fakeai.cli_support import DB_HELP, CLIError, load_settings
 
 __all__ = [
     "ENDPOINTS",
@@ -40,9 +40,7 @@ ENDPOINTS = {
 }
 SORTS = ("recorded", "used", "path", "model", "size", "hits", "status")
 
-db_option = click.option(
-    "--db", "db_path", default=None, metavar="PATH", help="SQLite path or SQLAlchemy URL [env FAKEAI_DB]."
-)
+db_option = click.option("--db", "db_path", default=None, metavar="PATH", help=DB_HELP)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 

@@ -128,19 +128,30 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             server._client.close()
         process.stop()
         if mode == "record":
-            _export(str(db), cassettes)
+            request.config.stash[_RECORDED] = _export(str(db), cassettes)
 
 
-def _export(db: str, cassettes: Path) -> None:
+# What the record run exported, said in the terminal summary: pytest captures what a fixture writes
+# during the session, so without -s a line written at teardown would never be seen.
+_RECORDED = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    message = config.stash.get(_RECORDED, None)
+    if message:
+        terminalreporter.write_line(message)
+
+
+def _export(db: str, cassettes: Path) -> str:
     from fakeai.cassettes.directory import export_directory
     from fakeai.settings import Settings
     from fakeai.store.cassette_admin import CassetteAdmin
 
     with CassetteAdmin(Settings(db=db).db_url) as admin:
         result = export_directory(admin, cassettes)
-    sys.stderr.write(
-        f"\nfakeai: recorded {result.cassettes} cassettes into {cassettes} "
-        f"({result.written} written, {result.unchanged} unchanged)\n"
+    return (
+        f"fakeai: recorded {result.cassettes} cassette{'s' if result.cassettes != 1 else ''} into {cassettes} "
+        f"({result.written} written, {result.unchanged} unchanged)"
     )
 
 

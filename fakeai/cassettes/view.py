@@ -12,7 +12,18 @@ from typing import Any
 
 import click
 
-__all__ = ["cell", "console", "human_size", "iso", "print_cassette", "stream_summary", "table", "when"]
+__all__ = [
+    "cell",
+    "console",
+    "fitted",
+    "human_size",
+    "iso",
+    "print_cassette",
+    "stream_summary",
+    "table",
+    "terminal_width",
+    "when",
+]
 
 
 def console():  # noqa: ANN202 - rich.console.Console
@@ -68,6 +79,58 @@ class _Table:
 
 def table(*columns: str) -> _Table:
     return _Table(*columns)
+
+
+def terminal_width() -> int | None:
+    """The width to fit, or None (no limit) when output goes to a pipe and COLUMNS is not set."""
+    if sys.stdout.isatty() or "COLUMNS" in os.environ:
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
+
+
+_GAP = "  "
+_MIN_FLEX = 10
+
+
+def _shorten(text: str, width: int, drop_org: bool) -> str:
+    """``text`` in at most ``width`` characters; a model ``org/name`` drops its org first (the name says more)."""
+    if len(text) <= width:
+        return text
+    if drop_org and "/" in text:
+        text = text.rsplit("/", 1)[1]
+        if len(text) <= width:
+            return text
+    return text[: max(width - 1, 0)] + "…"
+
+
+def fitted(
+    columns: list[str], rows: list[list[str]], width: int | None, flexible: tuple[str, ...], models: str = "model"
+) -> str:
+    """Plain aligned columns within ``width`` characters per line: fixed columns keep their values
+    whole; the ``flexible`` ones (most important first) share what is left, at least ten characters
+    each, and are shortened with an ellipsis. ``width=None`` shortens nothing. Plain text, so 20,000 rows print at once."""
+    natural = [max([len(c)] + [len(row[i]) for row in rows]) for i, c in enumerate(columns)]
+    widths = list(natural)
+    flex = [columns.index(c) for c in flexible if c in columns]
+    if width is not None and flex:
+        fixed = sum(w for i, w in enumerate(natural) if i not in flex) + len(_GAP) * (len(columns) - 1)
+        room = max(width - fixed, _MIN_FLEX * len(flex))
+        if sum(natural[i] for i in flex) > room:
+            # In the order given: each takes what it needs, leaving the ones after it a few characters.
+            left = room
+            for k, i in enumerate(flex):
+                reserve = sum(min(natural[j], _MIN_FLEX) for j in flex[k + 1 :])
+                widths[i] = max(min(natural[i], left - reserve), min(natural[i], _MIN_FLEX))
+                left -= widths[i]
+    lines = [_GAP.join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), _GAP.join("-" * w for w in widths)]
+    for row in rows:
+        cells = [
+            _shorten(v, w, columns[i] == models) if i in flex else v for i, (v, w) in enumerate(zip(row, widths))
+        ]
+        lines.append(_GAP.join(v.ljust(w) for v, w in zip(cells, widths)).rstrip())
+    return "\n".join(lines)
 
 
 def cell(value: Any) -> str:

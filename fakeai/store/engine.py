@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from fakeai.settings import STATE_DIR
+
 __all__ = ["Database", "alembic_config", "upgrade_database"]
 
 BUSY_TIMEOUT_MS = 30_000
@@ -25,7 +27,14 @@ def _ensure_parent_dir(url: str) -> None:
     if _is_sqlite(url):
         path = make_url(url).database
         if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+            parent = os.path.dirname(os.path.abspath(path)) or "."
+            made = not os.path.isdir(parent)
+            os.makedirs(parent, exist_ok=True)
+            if made and os.path.basename(parent) == STATE_DIR:
+                # FakeAI's own state directory (the default --db's) keeps itself out of git, as
+                # .pytest_cache does: committing a project never sweeps the database in.
+                with open(os.path.join(parent, ".gitignore"), "w", encoding="utf-8") as ignore:
+                    ignore.write("# made by FakeAI: local state, never committed\n*\n")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects

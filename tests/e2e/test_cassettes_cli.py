@@ -162,7 +162,7 @@ def scratch_db(recorded, name: str) -> str:
 
 
 def test_list_prints_a_table_with_a_total(recorded):
-    result = fakeai("cassettes", "list", "--db", recorded["db"])
+    result = fakeai("cassettes", "list", "--db", recorded["db"], "--wide")
     assert result.returncode == 0, result.stderr
     for key in keys_of(recorded).values():
         assert key[:12] in result.stdout
@@ -172,6 +172,25 @@ def test_list_prints_a_table_with_a_total(recorded):
     stream_line = next(line for line in result.stdout.splitlines() if keys_of(recorded)["stream"][:12] in line)
     assert "stream" in stream_line and "POST" in stream_line and "gpt-4o" in stream_line
     assert "5 cassettes, 5 episodes" in result.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_list_fits_the_terminal(recorded, columns):
+    # 80 columns showed three columns (hash and two dates), 100 cut every column to one character.
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("FAKEAI_")}
+    env["COLUMNS"] = str(columns)
+    result = subprocess.run([sys.executable, "-m", "fakeai", "cassettes", "list", "--db", recorded["db"]],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= columns for line in lines), "\n".join(lines)
+    assert lines[0].split() == ["hash", "endpoint", "model", "status", "eps", "size", "recorded"]
+    for key in keys_of(recorded).values():
+        line = next(line for line in lines if line.startswith(key[:8]))
+        assert "/chat/completions" in line or "GET /models" in line
+        assert "200" in line and "20" in line.split()[-2]  # the status and the recorded date are whole
+    assert any("gpt-4o" in line for line in lines)
+    assert lines[-1].startswith("5 cassettes, 5 episodes")
 
 
 def test_list_json_and_filters(recorded):

@@ -64,6 +64,7 @@ def test_record_then_replay_without_upstream_then_a_miss(pytester, upstream, tmp
     )
     recorded.assert_outcomes(passed=3)
     assert lines_with(recorded, "MODE=")[0].startswith("record")
+    recorded.stdout.fnmatch_lines([f"fakeai: recorded 2 cassettes into {cassettes} (2 written, 0 unchanged)"])
     files = sorted(p.relative_to(cassettes).as_posix() for p in cassettes.rglob("*.json"))
     assert len(files) == 2 and all(f.startswith("chat-completions/") for f in files)
     stream_file = next(
@@ -90,6 +91,19 @@ def test_record_then_replay_without_upstream_then_a_miss(pytester, upstream, tmp
         ]
     )
     assert "differs in:" in missed.stdout.str() and "body.messages.0.content" in missed.stdout.str()
+
+
+def test_the_recorded_line_shows_without_s(pytester, tmp_path):
+    # Captured output is the default: the export line must still reach the terminal.
+    pytester.makepyfile(test_one='''
+def test_one(fakeai_server):
+    assert fakeai_server.client.models.list().data
+''')
+    with ServerProcess(db=str(tmp_path / "up.db")) as up:
+        result = pytester.runpytest_subprocess("--fakeai-mode", "record", "--fakeai-upstream", up.base_url,
+                                               "--fakeai-cassettes", str(tmp_path / "cassettes"))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"fakeai: recorded 1 cassette into {tmp_path / 'cassettes'} (1 written, *"])
 
 
 def test_empty_directory_means_synthetic_and_record_needs_an_upstream(pytester, tmp_path):

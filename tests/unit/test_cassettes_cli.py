@@ -68,7 +68,7 @@ def test_a_big_list_prints_plain_aligned_rows(tmp_path):
     }
     with CassetteAdmin(Settings(db=db).db_url, create=True) as admin:
         admin.upsert([{**row, "key": f"{i:064x}", "episode": 0} for i in range(350)])
-    result = CliRunner().invoke(cassettes, ["list", "--db", db], catch_exceptions=False)
+    result = CliRunner().invoke(cassettes, ["list", "--db", db, "--wide"], catch_exceptions=False)
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == [
@@ -77,6 +77,37 @@ def test_a_big_list_prints_plain_aligned_rows(tmp_path):
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert lines[2].split()[:3] == ["000000000000", "POST", "/v1/embeddings"]
     assert lines[-1] == "350 cassettes, 350 episodes, 700 B"
-    # --db defaults as serve's does: FAKEAI_DB, else cassettes/fakeai.db.
+    # --db defaults as serve's does: FAKEAI_DB, else .fakeai/fakeai.db.
     by_env = CliRunner().invoke(cassettes, ["stats", "--json"], env={"FAKEAI_DB": db}, catch_exceptions=False)
     assert json.loads(by_env.output)["total"]["cassettes"] == 350
+
+
+def test_list_fits_80_columns_shortening_only_endpoint_and_model(tmp_path):
+    db = str(tmp_path / "fit.db")
+    row = {
+        "method": "POST", "request": b"{}", "upstream": None, "status": 200, "headers": b"{}", "stream": False,
+        "body": b"{}", "events": None, "size": 2048, "recorded_at": NOW,
+    }
+    long_model = "nvidia/llama-3.3-nemotron-super-49b-v1.5-instruct-long-name"
+    rows = [
+        {**row, "key": "a" * 64, "episode": 0, "path": "/v1/chat/completions", "model": long_model},
+        {**row, "key": "b" * 64, "episode": 0, "path": "/v1/files/file-0123456789abcdef01234567/content",
+         "method": "GET", "model": None},
+        {**row, "key": "c" * 64, "episode": 0, "path": "/v1/embeddings", "model": "text-embedding-3-small"},
+    ]
+    with CassetteAdmin(Settings(db=db).db_url, create=True) as admin:
+        admin.upsert(rows)
+    narrow = CliRunner().invoke(cassettes, ["list", "--db", db], env={"COLUMNS": "80"}, catch_exceptions=False)
+    lines = narrow.output.splitlines()
+    assert all(len(line) <= 80 for line in lines), narrow.output
+    assert lines[0].split() == ["hash", "endpoint", "model", "status", "eps", "size", "recorded"]
+    chat = next(line for line in lines if line.startswith("aaaaaaaa "))
+    assert "/chat/completions" in chat and "200" in chat and "2.0 KiB" in chat and "2026-11-25 12:00" in chat
+    assert long_model not in chat and "llama-3.3" in chat  # shortened: the org goes first, then an ellipsis
+    assert "GET /files/" in next(line for line in lines if line.startswith("bbbbbbbb "))
+    # A pipe without COLUMNS shortens nothing (scripts get whole values); --wide has every column.
+    piped = CliRunner().invoke(cassettes, ["list", "--db", db], catch_exceptions=False)
+    assert long_model in piped.output
+    wide = CliRunner().invoke(cassettes, ["list", "--db", db, "--wide"], env={"COLUMNS": "80"}, catch_exceptions=False)
+    for column in ("method", "stream", "hits", "last_used_at"):
+        assert column in wide.output

@@ -6,7 +6,7 @@ from fakeai.settings import Mode, OnMiss, Settings, SettingsError
 def test_defaults_need_no_configuration():
     s = Settings.load(env={})
     assert s.mode is Mode.SYNTHETIC and s.port == 8000 and s.host == "127.0.0.1"
-    assert s.db == "cassettes/fakeai.db" and s.require_api_key is True
+    assert s.db == ".fakeai/fakeai.db" and s.require_api_key is True
     assert "sk-fakeai-1234567890abcdef" in s.accepted_keys
 
 
