@@ -34,12 +34,14 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         api_key: str = DEFAULT_API_KEYS[0],
         startup_timeout: float = 30.0,
+        cwd: str | None = None,
     ) -> None:
         self.port = port or free_port()
         self.db = db
         self.args: Sequence[str] = args
         self.api_key = api_key
         self.startup_timeout = startup_timeout
+        self.cwd = cwd  # where relative paths in ``args`` are read from (default: this process's)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEAI_")}
         self.env.update(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
@@ -70,7 +72,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         cmd = [sys.executable, "-m", "fakeai", "serve", "--port", str(self.port), "--db", self.db, *self.args]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
