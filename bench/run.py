@@ -3,8 +3,9 @@
     python bench/run.py                 # every scenario, ~10 s each
     python bench/run.py --only chat,stream --duration 5
 
-Prints requests/s (and chunks/s for streams) with the ratio to the baseline, and writes
-bench/results/latest.json. Needs wrk (Debian package `wrk`). Everything runs on 127.0.0.1.
+Prints requests/s (and chunks/s for streams) with the ratio to the baseline, and each server's CPU time
+per request (per chunk for streams) with its ratio: on a shared, loaded machine the CPU ratio is the
+steadier of the two. Writes bench/results/latest.json. Needs wrk (Debian package `wrk`). Everything runs on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -53,6 +54,35 @@ def start_bare(fixed_dir: str) -> tuple[subprocess.Popen, str]:
 
 def wrk(url: str, path: str, body: bytes | list[bytes], duration: float, connections: int, threads: int = 1) -> float:
     """Requests/s of POSTs of ``body`` (a list is cycled through); fails loudly on any non-2xx answer."""
+    return wrk_counts(url, path, body, duration, connections, threads)[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children still running (uvicorn workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                pids.append(int(entry.name))
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wrk_counts(
+    url: str, path: str, body: bytes | list[bytes], duration: float, connections: int, threads: int = 1
+) -> tuple[float, int]:
+    """``wrk``'s requests/s and the number of requests it completed."""
     bodies = body if isinstance(body, list) else [body]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
@@ -76,9 +106,18 @@ def wrk(url: str, path: str, body: bytes | list[bytes], duration: float, connect
     if "Non-2xx" in out or "Socket errors" in out and "timeout" in out:
         raise RuntimeError(f"wrk saw errors against {url}{path}:\n{out}")
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not match:
+    done = re.search(r"(\d+) requests in", out)
+    if not match or not done:
         raise RuntimeError(f"cannot read wrk output:\n{out}")
-    return float(match.group(1))
+    return float(match.group(1)), int(done.group(1))
+
+
+def measured(pid: int, url: str, path: str, body: bytes | list[bytes], duration: float, connections: int) -> tuple[float, float]:
+    """Requests/s, and the server's CPU microseconds per request: on a machine shared with other work,
+    CPU per request moves much less than requests/s, so its ratio is the steadier figure."""
+    before = cpu_seconds(pid)
+    rps, done = wrk_counts(url, path, body, duration, connections)
+    return rps, (cpu_seconds(pid) - before) / max(done, 1) * 1e6
 
 
 def save_fixed(fake_url: str, scenarios: list[Scenario], fixed_dir: str) -> None:
@@ -98,20 +137,23 @@ def events_per_response(url: str, path: str, body: bytes) -> int:
     return sum(1 for line in r.text.split("\n") if line.startswith("data:"))
 
 
-def measure(s: Scenario, fake_url: str, bare_url: str, duration: float, connections: int) -> dict:
+def measure(s: Scenario, fake: tuple[int, str], bare: tuple[int, str], duration: float, connections: int) -> dict:
+    (fake_pid, fake_url), (bare_pid, bare_url) = fake, bare
     fake_path, fake_body = s.fakeai_path, (list(s.distinct) if s.distinct else s.body)
     base_path, base_body = s.baseline_path, s.baseline_body
     wrk(fake_url, fake_path, fake_body, 1, connections)  # warm-up
     wrk(bare_url, base_path, base_body, 1, connections)
-    fake_rps = wrk(fake_url, fake_path, fake_body, duration, connections)
-    bare_rps = wrk(bare_url, base_path, base_body, duration, connections)
-    result = {"scenario": s.name, "fakeai_rps": fake_rps, "baseline_rps": bare_rps, "floor": s.floor}
+    fake_rps, fake_cpu = measured(fake_pid, fake_url, fake_path, fake_body, duration, connections)
+    bare_rps, bare_cpu = measured(bare_pid, bare_url, base_path, base_body, duration, connections)
+    result = {"scenario": s.name, "fakeai_rps": fake_rps, "baseline_rps": bare_rps, "floor": s.floor,
+              "fakeai_cpu_us": fake_cpu, "baseline_cpu_us": bare_cpu, "cpu_ratio": bare_cpu / fake_cpu}
     if s.stream:
         fake_events = events_per_response(fake_url, fake_path, fake_body)
         bare_events = events_per_response(bare_url, base_path, base_body)
         result.update(fakeai_chunks_per_s=fake_rps * fake_events, baseline_chunks_per_s=bare_rps * bare_events,
                       fakeai_events=fake_events, baseline_events=bare_events)
         result["ratio"] = result["fakeai_chunks_per_s"] / result["baseline_chunks_per_s"]
+        result["cpu_ratio"] = (bare_cpu / bare_events) / (fake_cpu / fake_events)  # per chunk
     else:
         result["ratio"] = fake_rps / bare_rps
     result["pass"] = result["ratio"] >= s.floor
@@ -134,12 +176,15 @@ def main() -> int:
         bare, bare_url = start_bare(tmp)
         try:
             for scenario in wanted:
-                results.append(measure(scenario, fake.root_url, bare_url, args.duration, args.connections))
+                assert fake.proc is not None
+                results.append(measure(scenario, (fake.proc.pid, fake.root_url), (bare.pid, bare_url), args.duration,
+                                       args.connections))
                 r = results[-1]
                 extra = (f"  chunks/s {r['fakeai_chunks_per_s']:.0f} vs {r['baseline_chunks_per_s']:.0f}"
                          if "fakeai_chunks_per_s" in r else "")
                 print(f"{r['scenario']:<12} fakeai {r['fakeai_rps']:8.0f} req/s  baseline {r['baseline_rps']:8.0f}"
-                      f" req/s{extra}  ratio {r['ratio']:.2f} (floor {r['floor']}) {'PASS' if r['pass'] else 'FAIL'}",
+                      f" req/s{extra}  ratio {r['ratio']:.2f} (floor {r['floor']}) {'PASS' if r['pass'] else 'FAIL'}"
+                      f"  cpu/req {r['fakeai_cpu_us']:.0f} vs {r['baseline_cpu_us']:.0f} us (ratio {r['cpu_ratio']:.2f})",
                       flush=True)
         finally:
             bare.terminate()

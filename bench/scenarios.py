@@ -27,8 +27,17 @@ _chat = {
 }
 _stream = {**_chat, "stream": True, "max_tokens": 100, "min_tokens": 100, "ignore_eos": True}
 
+# The chat (#11): a reasoning model, 50 tokens, against a bare app sending FakeAI's own answer.
+_chat_oss = {
+    "model": "openai/gpt-oss-120b",
+    "messages": [{"role": "user", "content": "Summarise the history of the printing press in a paragraph."}],
+    "max_tokens": 50,
+}
+
 SCENARIOS = [
     Scenario("chat", "/v1/chat/completions", msgspec.json.encode(_chat), 0.6),
+    Scenario("chat-oss", "/v1/chat/completions", msgspec.json.encode(_chat_oss), 0.8,
+             baseline_path="/v1/fixed/chat-oss"),
     Scenario("stream", "/v1/chat/completions", msgspec.json.encode(_stream), 0.6, stream=True,
              baseline_path="/v1/stream"),
 ]

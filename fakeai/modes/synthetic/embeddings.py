@@ -155,24 +155,34 @@ def embed_texts(model: str, inputs: list[str] | list[list[int]], dimensions: int
     count = len(inputs)
     word_keys_, word_weights, word_owners, whole_keys = _input_keys(inputs)
     # The whole-text component, scaled to the words' part (whose norm grows like sqrt(sum w^2)), its
-    # weight rounded to eighths so that it too sums exactly; it goes first among its input's keys.
+    # weight rounded to eighths so that it too sums exactly.
     squares = np.bincount(word_owners, weights=word_weights * word_weights, minlength=count)
     text_weight = np.round(8.0 * TEXT_WEIGHT * np.maximum(1.0, np.sqrt(squares))) / 8.0
-    owners = np.concatenate((np.arange(count), word_owners))
+    keys = np.concatenate((word_keys_, whole_keys))
+    weights = np.concatenate((word_weights, text_weight))
+    owners = np.concatenate((word_owners, np.arange(count)))
+    width = blocks * BLOCK
+    limit = max(1, GATHER_FLOATS // width)
+    if len(keys) <= limit:
+        distinct, index = _distinct(keys)
+        if count * len(distinct) <= DENSE_CELLS * len(keys):
+            # The common case (a corpus's batch: few distinct words per input): one product of an
+            # (inputs x distinct keys) weight matrix with the distinct keys' rows, in any key order.
+            matrix = np.bincount(owners * len(distinct) + index, weights=weights, minlength=count * len(distinct))
+            out = matrix.astype(np.float32).reshape(count, len(distinct)) @ _rows(distinct, mult, add)
+            return _unit(out[:, :dims])
+    # Otherwise in chunks of keys, which bound the temporaries whatever the batch; a chunk's inputs are
+    # consecutive, so keys are put in input order (each input's text key first).
     order = np.argsort(owners, kind="stable")
-    owners = owners[order]
-    keys = np.concatenate((whole_keys, word_keys_))[order]
-    weights = np.concatenate((text_weight, word_weights))[order]
-    out = np.zeros((count, blocks * BLOCK), dtype=np.float32)
-    limit = max(1, GATHER_FLOATS // (blocks * BLOCK))
-    for first in range(0, len(keys), limit):  # chunks of keys bound the temporaries, whatever the batch
+    keys, weights, owners = keys[order], weights[order], owners[order]
+    out = np.zeros((count, width), dtype=np.float32)
+    for first in range(0, len(keys), limit):
         chunk = slice(first, first + limit)
         chunk_keys, chunk_weights, chunk_owners = keys[chunk], weights[chunk], owners[chunk]
-        distinct, index = np.unique(chunk_keys, return_inverse=True)
+        distinct, index = _distinct(chunk_keys)
         table_rows = _rows(distinct, mult, add)
         lo, hi = int(chunk_owners[0]), int(chunk_owners[-1]) + 1
         if (hi - lo) * len(distinct) <= DENSE_CELLS * len(chunk_keys):
-            # Few distinct words per input (a corpus's batch): one (inputs x distinct keys) product.
             cells = (chunk_owners - lo) * len(distinct) + index
             matrix = np.bincount(cells, weights=chunk_weights, minlength=(hi - lo) * len(distinct))
             out[lo:hi] += matrix.astype(np.float32).reshape(hi - lo, len(distinct)) @ table_rows
@@ -182,7 +192,22 @@ def embed_texts(model: str, inputs: list[str] | list[list[int]], dimensions: int
             gathered *= chunk_weights.astype(np.float32)[:, None]
             runs = np.flatnonzero(np.concatenate(([True], chunk_owners[1:] != chunk_owners[:-1])))
             out[chunk_owners[runs]] += np.add.reduceat(gathered, runs, axis=0)
-    out = out[:, :dims]
+    return _unit(out[:, :dims])
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` without its per-call overhead."""
+    order = keys.argsort()
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    index = np.empty(len(keys), dtype=np.intp)
+    index[order] = np.cumsum(new) - 1
+    return ordered[new], index
+
+
+def _unit(out: np.ndarray) -> np.ndarray:
     out /= np.linalg.norm(out, axis=1, keepdims=True)
     return out
 
@@ -290,19 +315,19 @@ def _hashable(value: str | list) -> str | tuple:
 BODIES = ByteLRU(BODY_CACHE_BYTES)
 
 
-def _embedding_values(vectors: np.ndarray, base64_format: bool) -> list[bytes]:
-    """The JSON of each row's ``embedding`` value."""
+def _embedding_values(vectors: np.ndarray, base64_format: bool) -> list[bytes | memoryview]:
+    """The JSON of each row's ``embedding`` value, without its quotes for base64."""
     if base64_format:
         # Little-endian float32, each row on its own: what the SDK's base64 parser decodes. When a row
         # is a whole number of 3-byte groups, one encoding of the matrix cut at row boundaries is the
-        # rows' encodings side by side.
-        raw = vectors.astype("<f4", copy=False).tobytes()
-        row_bytes = vectors.shape[1] * 4
+        # rows' encodings side by side (and the cuts are views, not copies).
+        raw = np.ascontiguousarray(vectors, dtype="<f4")
+        row_bytes = raw.shape[1] * 4
         if row_bytes % 3:
-            return [b'"%s"' % base64.b64encode(raw[i : i + row_bytes]) for i in range(0, len(raw), row_bytes)]
-        encoded = base64.b64encode(raw)
+            return [base64.b64encode(row) for row in raw]
+        encoded = memoryview(base64.b64encode(raw))
         size = row_bytes // 3 * 4
-        return [b'"%s"' % encoded[i : i + size] for i in range(0, len(encoded), size)]
+        return [encoded[i : i + size] for i in range(0, len(encoded), size)]
     # Rounded to 8 decimals, the JSON is half as long as float32's full double repr, with no loss a
     # float32 consumer could see.
     rows = np.round(vectors.astype(np.float64), 8)
@@ -312,20 +337,17 @@ def _embedding_values(vectors: np.ndarray, base64_format: bool) -> list[bytes]:
 def _encode(
     model: str, items: list, dimensions: int | None, base64_format: bool, prompt_tokens: int
 ) -> bytes:
-    """The response body (``EmbeddingList``'s shape)."""
+    """The response body (``EmbeddingList``'s shape), joined once."""
     values = _embedding_values(embed_texts(model, items, dimensions), base64_format)
-    data = b",".join(
-        b'{"object":"embedding","index":%d,"embedding":%s}' % (i, value) for i, value in enumerate(values)
+    quote = b'"' if base64_format else b""
+    parts: list[bytes | memoryview] = [b'{"object":"list","data":[']
+    for i, value in enumerate(values):
+        parts += (b'%s{"object":"embedding","index":%d,"embedding":%s' % (b"," if i else b"", i, quote), value, quote + b"}")
+    parts.append(
+        b'],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}'
+        % (encode_json(model), prompt_tokens, prompt_tokens)
     )
-    return b"".join(
-        (
-            b'{"object":"list","data":[',
-            data,
-            b'],"model":',
-            encode_json(model),
-            b',"usage":{"prompt_tokens":%d,"total_tokens":%d}}' % (prompt_tokens, prompt_tokens),
-        )
-    )
+    return b"".join(parts)
 
 
 async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) -> Body:

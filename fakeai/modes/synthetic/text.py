@@ -317,8 +317,14 @@ class _Pool:
         self.shortest = min(len(s.tokens) for s in sentences)
 
 
-def _sentences(pool: _Pool, rng: np.random.Generator, target: int, topics: Sequence[str], bare_start: bool) -> list[str]:
-    """Whole sentences until at least ``target`` tokens; a paragraph break after 3 or more sentences."""
+def _sentences(
+    pool: _Pool, rng: np.random.Generator, target: int, topics: Sequence[str], bare_start: bool, keep: int | None = None
+) -> list[str]:
+    """Whole sentences until at least ``target`` tokens; a paragraph break after 3 or more sentences.
+
+    ``keep``: the caller keeps only that many tokens, so sentences stop once there are enough. The
+    draws are the same either way (one ``rng.random`` call sized by ``target``), so the result is a
+    prefix of the full one and a seeded answer does not change."""
     if target <= 0:
         return []
     n = target // pool.shortest + 1
@@ -330,7 +336,8 @@ def _sentences(pool: _Pool, rng: np.random.Generator, target: int, topics: Seque
     i = 0
     bare = bare_start
     since_para = 0
-    while len(out) < target:
+    enough = target if keep is None else min(target, keep)
+    while len(out) < enough:
         s = sentences[int(u[i] * npool)]
         toks = s.bare if bare else s.tokens
         if ntop and s.topic_at > 0 and u[i + 1] < 0.6:
@@ -389,8 +396,8 @@ def think(
     if effort in NO_REASONING_EFFORTS:
         return []
     low, spread = _EFFORT_LENGTH.get(effort or "medium", _EFFORT_LENGTH["medium"])
-    tokens = _sentences(_REASONING, rng, low + int(float(rng.random()) * spread), topics, True)
     cap = reasoning_cap(max_tokens)
+    tokens = _sentences(_REASONING, rng, low + int(float(rng.random()) * spread), topics, True, cap)
     return tokens if cap is None else tokens[:cap]
 
 
