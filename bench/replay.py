@@ -9,6 +9,10 @@
    the recorded bodies: requests/s and chunks/s, ratio replay / synthetic (floor 0.9).
 4. Record overhead: the median latency of distinct requests sent straight to the upstream, and
    through a recorder, sequentially; the difference is what recording adds.
+5. Startup: seconds from starting ``fakeai serve`` to a 200 from ``/health``, with an empty database
+   and with the filled one (replay mode).
+6. ``--rss-requests N``: the replaying server's resident memory before and after N more requests
+   (wrk, cycling through the recorded bodies).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +33,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import KEY, wrk  # noqa: E402
+from bench.run import KEY, wrk, wrk_counts  # noqa: E402
 from fakeai.store import Database  # noqa: E402
 from fakeai.store.cassettes import Cassette, bulk_insert, count  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
@@ -85,6 +90,45 @@ def latencies(url: str, offset: int, n: int) -> list[float]:
     return out
 
 
+def startup_seconds(*args: str, db: str) -> float:
+    """From starting ``fakeai serve`` to the first 200 from /health (polled every 5 ms)."""
+    server = ServerProcess(*args, db=db)
+    cmd = [sys.executable, "-m", "fakeai", "serve", "--port", str(server.port), "--db", db, *args]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server.env)
+    try:
+        with httpx.Client(timeout=1) as client:
+            while proc.poll() is None:
+                try:
+                    if client.get(server.root_url + "/health").status_code == 200:
+                        return time.perf_counter() - started
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.005)
+        raise RuntimeError(f"fakeai exited with {proc.returncode}")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_requests(url: str, bodies: list[bytes], requests: int, rps_guess: float) -> int:
+    """At least ``requests`` requests through wrk in bounded runs; returns how many were sent."""
+    done = 0
+    while done < requests:
+        seconds = max(2, min(60, int((requests - done) / max(rps_guess, 1)) + 1))
+        rps, n = wrk_counts(url, "/v1/chat/completions", bodies, seconds, 32)
+        done += n
+        rps_guess = rps
+    return done
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cassettes", type=int, default=100_000)
@@ -92,6 +136,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--rss-requests", type=int, default=0, help="requests for the memory check (0: skip)")
+    parser.add_argument("--skip-throughput", action="store_true", help="only fill, time startup, check memory")
     args = parser.parse_args()
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,8 +157,22 @@ def main() -> int:
             asyncio.run(database.dispose())
             print(f"filled to {total} cassettes in {time.perf_counter() - t:.1f}s", flush=True)
             results["cassettes"] = total
+            empty = f"{tmp}/empty.db"
+            startup_seconds(db=empty)  # creates the schema; the next start is an empty database's
+            results["startup_s"] = {"empty": startup_seconds(db=empty),
+                                    "filled": startup_seconds("--mode", "replay", db=db)}
+            print(f"startup to a healthy /health: empty database {results['startup_s']['empty']:.2f}s, "
+                  f"{total} cassettes (replay) {results['startup_s']['filled']:.2f}s", flush=True)
             with ServerProcess("--mode", "replay", db=db) as replay:
-                for name, bodies in (("chat", chat), ("stream", stream)):
+                if args.rss_requests:
+                    assert replay.proc is not None
+                    best_of(replay.root_url, chat, 1, 1)  # warm: every recorded body once
+                    before = rss_mib(replay.proc.pid)
+                    sent = run_requests(replay.root_url, chat, args.rss_requests, 2000)
+                    after = rss_mib(replay.proc.pid)
+                    results["rss_mib"] = {"requests": sent, "before": before, "after": after}
+                    print(f"replay RSS {before:.1f} MiB -> {after:.1f} MiB over {sent} requests", flush=True)
+                for name, bodies in (() if args.skip_throughput else (("chat", chat), ("stream", stream))):
                     syn = best_of(upstream.root_url, bodies, args.duration, args.runs)
                     rep = best_of(replay.root_url, bodies, args.duration, args.runs)
                     row = {"synthetic_rps": syn, "replay_rps": rep, "ratio": rep / syn}
@@ -126,6 +186,8 @@ def main() -> int:
                              if name == "stream" else "")
                     print(f"replay {name:<7} {rep:8.0f} req/s  synthetic {syn:8.0f} req/s{extra}  ratio "
                           f"{row['ratio']:.2f} (floor {FLOOR}) {'PASS' if row['pass'] else 'FAIL'}", flush=True)
+            if args.skip_throughput:
+                return 0
             with ServerProcess("--mode", "record", "--upstream", upstream.base_url, db=f"{tmp}/overhead.db") as rec:
                 n = args.latency_samples
                 latencies(upstream.root_url, 10**6, 20)

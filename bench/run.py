@@ -165,13 +165,16 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--workers", type=int, default=1, help="FakeAI's --workers (the bare app keeps one)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install wrk", file=sys.stderr)
         return 2
     wanted = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
     results = []
-    with tempfile.TemporaryDirectory() as tmp, ServerProcess(db=f"{tmp}/bench.db") as fake:
+    with tempfile.TemporaryDirectory() as tmp, ServerProcess(
+        "--workers", str(args.workers), db=f"{tmp}/bench.db"
+    ) as fake:
         save_fixed(fake.root_url, wanted, tmp)
         bare, bare_url = start_bare(tmp)
         try:
