@@ -153,6 +153,8 @@ def embed_texts(model: str, inputs: list[str] | list[list[int]], dimensions: int
     blocks = -(-dims // BLOCK)
     mult, add = _mixers(model, blocks)
     count = len(inputs)
+    if not count:
+        return np.zeros((0, dims), dtype=np.float32)
     word_keys_, word_weights, word_owners, whole_keys = _input_keys(inputs)
     # The whole-text component, scaled to the words' part (whose norm grows like sqrt(sum w^2)), its
     # weight rounded to eighths so that it too sums exactly.
