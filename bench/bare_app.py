@@ -68,4 +68,22 @@ async def fixed(request: Request, name: str) -> Response:
     return Response(content=FIXED[name], media_type="application/json")
 
 
-app = Litestar(route_handlers=[chat, stream, fixed], logging_config=None)
+# The same for streams (*.sse): FakeAI's saved stream, sent back one SSE event per send.
+FIXED_STREAMS = {
+    p.stem: [event + b"\n\n" for event in p.read_bytes().split(b"\n\n") if event]
+    for p in Path(os.environ.get("BENCH_FIXED_DIR", "/nonexistent")).glob("*.sse")
+}
+
+
+async def _fixed_events(events: list[bytes]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield event
+
+
+@post("/v1/fixed-stream/{name:str}", status_code=200)
+async def fixed_stream(request: Request, name: str) -> Stream:
+    await request.body()
+    return Stream(content=_fixed_events(FIXED_STREAMS[name]), media_type="text/event-stream")
+
+
+app = Litestar(route_handlers=[chat, stream, fixed, fixed_stream], logging_config=None)

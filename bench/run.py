@@ -2,6 +2,7 @@
 
     python bench/run.py                 # every scenario, ~10 s each
     python bench/run.py --only chat,stream --duration 5
+    python bench/run.py --only messages,msg-stream   # Anthropic's Messages API
 
 Prints requests/s (and chunks/s for streams) with the ratio to the baseline, and each server's CPU time
 per request (per chunk for streams) with its ratio: on a shared, loaded machine the CPU ratio is the
@@ -123,11 +124,13 @@ def measured(pid: int, url: str, path: str, body: bytes | list[bytes], duration:
 def save_fixed(fake_url: str, scenarios: list[Scenario], fixed_dir: str) -> None:
     """One FakeAI answer per same-size scenario, for the bare app to send back verbatim."""
     for s in scenarios:
-        if s.baseline_path.startswith("/v1/fixed/"):
+        fixed = s.baseline_path.startswith("/v1/fixed/")
+        if fixed or s.baseline_path.startswith("/v1/fixed-stream/"):
             r = httpx.post(fake_url + s.fakeai_path, content=s.body, timeout=30,
                            headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
             r.raise_for_status()
-            Path(fixed_dir, s.baseline_path.rsplit("/", 1)[1] + ".json").write_bytes(r.content)
+            suffix = ".json" if fixed else ".sse"  # a stream's bytes, sent back event by event
+            Path(fixed_dir, s.baseline_path.rsplit("/", 1)[1] + suffix).write_bytes(r.content)
 
 
 def events_per_response(url: str, path: str, body: bytes) -> int:

@@ -80,3 +80,16 @@ SCENARIOS.append(
     Scenario("rank-distinct", "/v1/ranking", _rank_distinct[0], 0.6, baseline_path="/v1/fixed/rank-distinct",
              distinct=_rank_distinct)
 )
+
+# Anthropic's Messages API against a bare app sending the same bytes: the whole message, and the same
+# stream event by event (one SSE event per send, as FakeAI sends them). The answer is a function of the
+# conversation, so every request streams the same number of events.
+_messages = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 100,
+    "messages": [{"role": "user", "content": "Summarise the history of the printing press in a paragraph."}],
+}
+SCENARIOS.append(Scenario("messages", "/v1/messages", msgspec.json.encode(_messages), 0.6,
+                          baseline_path="/v1/fixed/messages"))
+SCENARIOS.append(Scenario("msg-stream", "/v1/messages", msgspec.json.encode({**_messages, "stream": True}), 0.6,
+                          stream=True, baseline_path="/v1/fixed-stream/msg-stream"))

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from fakeai import __version__
 from fakeai.api import ROOT_HANDLERS, v1_router
 from fakeai.api.errors import EXCEPTION_HANDLERS
+from fakeai.providers import ANTHROPIC_PATH
 from fakeai.runtime import Runtime
 from fakeai.settings import Settings
 
@@ -27,8 +28,10 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 
 def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
-    """Add ``x-request-id`` to every HTTP response, and put the runtime and the arrival time in the
-    scope (one dict store each, where Litestar's ``app.state`` costs a few microseconds per read).
+    """Add ``x-request-id`` to every HTTP response (and Anthropic's ``request-id`` to answers to
+    Anthropic requests), and put the runtime, the arrival time, the request id and whether the
+    request speaks Anthropic's wire in the scope (one dict store each, where Litestar's
+    ``app.state`` costs a few microseconds per read).
 
     A plain ASGI wrapper rather than Litestar's ``before_send`` hook: that hook runs through
     Litestar's generic send wrapper for every body message, which was the largest per-token cost
@@ -39,20 +42,34 @@ def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
+        request_id = b"req_" + os.urandom(12).hex().encode()
+        anthropic = _speaks_anthropic(scope)
         scope["fakeai_runtime"] = runtime  # type: ignore[typeddict-unknown-key]
         scope["fakeai_started"] = time.perf_counter()  # type: ignore[typeddict-unknown-key]
+        scope["fakeai_request_id"] = request_id.decode()  # type: ignore[typeddict-unknown-key]
+        scope["fakeai_anthropic"] = anthropic  # type: ignore[typeddict-unknown-key]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
-                if not any(k.lower() == b"x-request-id" for k, _ in headers):
-                    headers.append((b"x-request-id", b"req_" + os.urandom(12).hex().encode()))
+                names = {k.lower() for k, _ in headers}
+                if b"x-request-id" not in names:
+                    headers.append((b"x-request-id", request_id))
+                if anthropic and b"request-id" not in names:  # a replayed upstream's own id stays
+                    headers.append((b"request-id", request_id))
                 message["headers"] = headers
             await send(message)
 
         await app(scope, receive, send_with_id)
 
     return middleware
+
+
+def _speaks_anthropic(scope: Scope) -> bool:
+    """``fakeai.providers.is_anthropic`` on raw ASGI headers (no dict built for OpenAI requests)."""
+    if scope["path"].startswith(ANTHROPIC_PATH):
+        return True
+    return any(name == b"anthropic-version" for name, _ in scope["headers"])
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -94,6 +94,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("upstream_api_key", "str", None, "API key sent upstream (default: pass the client's own header).",
            metavar="KEY"),
+    Option(
+        "anthropic_upstream",
+        "str",
+        None,
+        "Upstream for Anthropic requests (/v1/messages, anything sent with anthropic-version), e.g. "
+        "https://api.anthropic.com. Default: --upstream.",
+        metavar="URL",
+    ),
+    Option(
+        "anthropic_upstream_api_key",
+        "str",
+        None,
+        "Key sent as x-api-key on Anthropic requests. Default: --upstream-api-key when Anthropic requests "
+        "go to --upstream, else the client's own x-api-key.",
+        metavar="KEY",
+    ),
     Option("upstream_timeout", "float", 600.0, "Seconds to wait for the upstream before answering 504."),
     Option("match_header", "list", (), "Request headers that are part of the cassette key, comma-separated."),
     Option(
@@ -169,6 +185,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_file_bytes: int = 128 * 1024 * 1024
     upstream: str | None = None
     upstream_api_key: str | None = None
+    anthropic_upstream: str | None = None
+    anthropic_upstream_api_key: str | None = None
     upstream_timeout: float = 600.0
     match_header: tuple[str, ...] = ()
     match_ignore: tuple[str, ...] = ()
@@ -185,6 +203,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def accepted_keys(self) -> frozenset[str]:
         return frozenset(DEFAULT_API_KEYS) | frozenset(self.api_keys)
+
+    @property
+    def anthropic_target(self) -> str | None:
+        """Where a recorder forwards Anthropic requests: --anthropic-upstream, else --upstream."""
+        return self.anthropic_upstream or self.upstream
+
+    @property
+    def anthropic_key_upstream(self) -> str | None:
+        """The x-api-key sent with Anthropic requests (None: the client's own is forwarded)."""
+        if self.anthropic_upstream_api_key:
+            return self.anthropic_upstream_api_key
+        return None if self.anthropic_upstream else self.upstream_api_key
 
     @property
     def db_url(self) -> str:
@@ -226,15 +256,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.upstream_timeout <= 0:
             raise SettingsError("--upstream-timeout must be positive")
         needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.RECORD)
-        if needs_upstream and not self.upstream:
-            raise SettingsError("record mode (and --on-miss record) needs --upstream URL (or FAKEAI_UPSTREAM)")
+        if needs_upstream and not (self.upstream or self.anthropic_upstream):
+            raise SettingsError(
+                "record mode (and --on-miss record) needs --upstream URL (or FAKEAI_UPSTREAM) "
+                "or --anthropic-upstream URL"
+            )
         if needs_upstream and self.cassettes and not self.keep_cassettes:
             raise SettingsError(
                 "--cassettes serves the directory from a temporary database, so recordings would be lost: "
                 "add --keep-cassettes to record into --db (then fakeai cassettes export)"
             )
-        if self.upstream and not self.upstream.startswith(("http://", "https://")):
-            raise SettingsError(f"--upstream must be an http(s) URL, got {self.upstream!r}")
+        for name in ("upstream", "anthropic_upstream"):
+            url = getattr(self, name)
+            if url and not url.startswith(("http://", "https://")):
+                raise SettingsError(f"{_BY_NAME[name].flag} must be an http(s) URL, got {url!r}")
 
 
 def _parse(option: Option, raw: Any, source: str) -> Any:

@@ -13,6 +13,7 @@ from litestar import Router
 from fakeai.api import health, models
 from fakeai.api import chat, completions, text_generation
 from fakeai.api import files, responses
+from fakeai.api import messages
 from fakeai.api import embeddings, images, ranking
 from fakeai.api.auth import require_api_key
 from fakeai.api.passthrough import any_v1_route
@@ -28,6 +29,7 @@ V1_HANDLERS: list = [
     text_generation.create_text_generation,
     *files.HANDLERS,
     *responses.HANDLERS,
+    *messages.HANDLERS,  # Anthropic's Messages API
     embeddings.create_embeddings,
     *ranking.V1_HANDLERS,
     *images.V1_HANDLERS,

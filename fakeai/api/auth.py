@@ -1,4 +1,5 @@
-"""The bearer-key guard on /v1. Keys are compared, never logged or echoed back."""
+"""The key guard on /v1: ``Authorization: Bearer KEY`` (OpenAI), ``x-api-key: KEY`` (Anthropic) or
+``api-key: KEY`` (Azure), the same keys for all. Keys are compared, never logged or echoed back."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ __all__ = ["require_api_key"]
 
 _MISSING = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
-    "Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+    "Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or an x-api-key header."
 )
 _WRONG = "Incorrect API key provided. Use one of the keys this FakeAI server accepts (see its --api-keys)."
 
@@ -22,20 +23,20 @@ _WRONG = "Incorrect API key provided. Use one of the keys this FakeAI server acc
 # guard call (~20 us a request); a hook is called with the request alone.
 async def require_api_key(connection: ASGIConnection, _: BaseRouteHandler | None = None) -> None:
     runtime = runtime_of(connection)
-    if not runtime.settings.require_api_key or runtime.dispatcher.upstream_checks_keys:
+    if not runtime.settings.require_api_key or runtime.dispatcher.upstream_checks_keys[connection.scope["fakeai_anthropic"]]:
         return
     value = azure = None
     for name, raw in connection.scope["headers"]:  # raw ASGI headers: no Headers object per request
         if name == b"authorization":
             value = raw
-        elif name == b"api-key":
+        elif name == b"x-api-key" or name == b"api-key":  # Anthropic's header, Azure's
             azure = raw
     if value is not None:
         scheme, _, key_bytes = value.partition(b" ")
         if scheme.lower() != b"bearer":
             raise AuthenticationError(_MISSING)
         key = key_bytes.strip().decode("latin-1")
-    elif azure is not None:  # Azure clients send the key this way
+    elif azure is not None:
         key = azure.decode("latin-1")
     else:
         raise AuthenticationError(_MISSING)

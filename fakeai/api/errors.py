@@ -1,5 +1,6 @@
-"""The one place errors become HTTP answers, always in OpenAI's shape:
-``{"error": {"message", "type", "param", "code"}}``."""
+"""The one place errors become HTTP answers, in the shape of the provider the request speaks:
+OpenAI's ``{"error": {"message", "type", "param", "code"}}``, or on Anthropic requests (see
+``fakeai.providers``) Anthropic's ``{"type": "error", "error": {"type", "message"}, "request_id"}``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from fakeai.api.replies import endpoint_of, runtime_of
 from fakeai.errors import FakeAIError
+from fakeai.providers import render_anthropic_error
 from fakeai.schemas import encode_json
 
 __all__ = ["EXCEPTION_HANDLERS"]
@@ -33,7 +35,21 @@ def _answer(request: Request, status: int, body: dict, headers: dict[str, str] |
         runtime_of(request).metrics.observe(endpoint_of(request), None, status)
     except Exception:  # noqa: BLE001 - metrics must never turn an error into a worse one
         pass
-    return Response(content=encode_json(body), status_code=status, media_type="application/json", headers=headers)
+    scope = request.scope
+    if scope.get("fakeai_anthropic"):
+        error = body["error"]
+        extra = {k: v for k, v in error.items() if k not in _OPENAI_ONLY}
+        content = render_anthropic_error(
+            status, error["message"], request_id=scope.get("fakeai_request_id"), extra=extra
+        )
+    else:
+        content = encode_json(body)
+    return Response(content=content, status_code=status, media_type="application/json", headers=headers)
+
+
+# OpenAI's error fields Anthropic's shape has no place for; any others (a cassette miss's request hash
+# and nearest recorded request) are kept inside ``error``.
+_OPENAI_ONLY = frozenset({"message", "type", "param", "code"})
 
 
 def _domain_error(request: Request, exc: FakeAIError) -> Response:

@@ -1,10 +1,12 @@
-"""GET /v1/models and /v1/models/{id}: ids contain slashes, sent raw or as %2F."""
+"""GET /v1/models and /v1/models/{id}: ids contain slashes, sent raw or as %2F. In OpenAI's shape,
+or Anthropic's when the request carries ``anthropic-version`` (the anthropic SDK always sends it)."""
 
 from __future__ import annotations
 
 from litestar import Request, Response, get
 
 from fakeai.api.replies import answer
+from fakeai.modes.synthetic import anthropic_models
 from fakeai.modes.synthetic import models as synthetic
 
 __all__ = ["list_models", "retrieve_model"]
@@ -12,10 +14,15 @@ __all__ = ["list_models", "retrieve_model"]
 
 @get("/models")
 async def list_models(request: Request) -> Response:
+    if request.scope["fakeai_anthropic"]:
+        query = dict(request.query_params)
+        return await answer(request, lambda ctx, _: anthropic_models.list_models(ctx, query))
     return await answer(request, lambda ctx, _: synthetic.list_models(ctx))
 
 
 @get("/models/{model_id:path}")
 async def retrieve_model(request: Request, model_id: str) -> Response:
     model_id = model_id.lstrip("/")
+    if request.scope["fakeai_anthropic"]:
+        return await answer(request, lambda ctx, _: anthropic_models.retrieve_model(ctx, model_id))
     return await answer(request, lambda ctx, _: synthetic.retrieve_model(ctx, model_id))

@@ -212,12 +212,18 @@ def _adds(event: dict[str, Any]) -> str:
 
 def _delta(event: dict[str, Any]) -> dict[int, str]:
     """The text an SSE event adds, per choice: chat ``delta.content``, completions ``text``,
-    Responses ``response.output_text.delta``."""
+    Responses ``response.output_text.delta``, Anthropic's ``text_delta`` (all of a message's text
+    blocks make one text)."""
     data = event.get("data")
     if not isinstance(data, dict):
         return {}
     if data.get("type") == "response.output_text.delta" and isinstance(data.get("delta"), str):
         return {int(data.get("output_index", 0) or 0): data["delta"]}
+    if data.get("type") == "content_block_delta":
+        delta = data.get("delta")
+        if isinstance(delta, dict) and delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
+            return {0: delta["text"]}
+        return {}
     out: dict[int, str] = {}
     choices = data.get("choices")
     if isinstance(choices, list):

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from fakeai.errors import FakeAIError, NotFoundError
+from fakeai.errors import FakeAIError, NotFoundError, UpstreamError
 from fakeai.modes.base import Exchange, Reply
 from fakeai.modes.keys import CanonicalRequest, KeyConfig, canonical_request
+from fakeai.providers import anthropic_error_event, is_anthropic
 from fakeai.settings import Mode, OnMiss, Settings
 
 if TYPE_CHECKING:
@@ -44,9 +45,14 @@ class Dispatcher:
         self.metrics = metrics
         self.keys = KeyConfig.from_settings(settings)
         # Recording with the client's own key (no --upstream-api-key): that key is the upstream's
-        # to judge, so FakeAI's own key check stands aside.
-        self.upstream_checks_keys = self.mode is Mode.RECORD and not settings.upstream_api_key
-        self.recorder: Recorder | None = None
+        # to judge, so FakeAI's own key check stands aside. Indexed by "is this an Anthropic request".
+        recording = self.mode is Mode.RECORD
+        self.upstream_checks_keys = (
+            recording and not settings.upstream_api_key,
+            recording and not settings.anthropic_key_upstream,
+        )
+        self.recorder: Recorder | None = None  # OpenAI requests (--upstream)
+        self.anthropic_recorder: Recorder | None = None  # Anthropic requests (--anthropic-upstream, else --upstream)
         self.replayer: Replayer | None = None
 
     def key_of(self, exchange: Exchange) -> CanonicalRequest:
@@ -77,10 +83,14 @@ class Dispatcher:
         return reply
 
     async def record(self, exchange: Exchange, request: CanonicalRequest) -> Reply:
-        assert self.recorder is not None, "record needs start() with an upstream"
         headers = {SOURCE: "upstream", HASH: request.key}
+        anthropic = is_anthropic(exchange.path, exchange.headers)
+        recorder = self.anthropic_recorder if anthropic else self.recorder
         try:
-            reply = await self.recorder.forward(exchange, request, self._counter(exchange))
+            if recorder is None:  # only one provider's upstream is configured
+                flag = "--anthropic-upstream (or --upstream)" if anthropic else "--upstream"
+                raise UpstreamError(f"No upstream for {exchange.method} {exchange.path}: start FakeAI with {flag}.")
+            reply = await recorder.forward(exchange, request, self._counter(exchange))
         except FakeAIError as exc:
             exc.headers.update(headers)
             raise
@@ -120,13 +130,21 @@ class Dispatcher:
             from fakeai.modes.record import Recorder
             from fakeai.modes.upstream import Upstream
 
-            assert settings.upstream is not None  # Settings.check guarantees it
-            upstream = Upstream(
-                settings.upstream,
-                api_key=settings.upstream_api_key,
-                timeout=settings.upstream_timeout,
-            )
-            self.recorder = Recorder(upstream, self.db, record_errors=settings.record_errors)  # type: ignore[arg-type]
+            # One recorder per provider, each with its own upstream and key header (Settings.check
+            # guarantees at least one); both store into the same cassettes.
+            if settings.upstream:
+                upstream = Upstream(settings.upstream, api_key=settings.upstream_api_key, timeout=settings.upstream_timeout)
+                self.recorder = Recorder(upstream, self.db, record_errors=settings.record_errors)  # type: ignore[arg-type]
+            if settings.anthropic_target:
+                upstream = Upstream(
+                    settings.anthropic_target,
+                    api_key=settings.anthropic_key_upstream,
+                    timeout=settings.upstream_timeout,
+                    key_header="x-api-key",
+                )
+                self.anthropic_recorder = Recorder(
+                    upstream, self.db, record_errors=settings.record_errors, error_event=anthropic_error_event  # type: ignore[arg-type]
+                )
         if self.mode is Mode.REPLAY:
             from fakeai.modes.replay import Replayer
 
@@ -136,9 +154,10 @@ class Dispatcher:
         """Close what ``start`` opened (and write replay's pending hit counts)."""
         if self.replayer is not None:
             await self.replayer.stop()
-        if self.recorder is not None:
-            await self.recorder.stop()
-            await self.recorder.upstream.close()
+        for recorder in (self.recorder, self.anthropic_recorder):
+            if recorder is not None:
+                await recorder.stop()
+                await recorder.upstream.close()
         if self.db is not None and self.mode is not Mode.SYNTHETIC:
             from fakeai.store import cassettes
 

@@ -15,7 +15,9 @@ so a person can see what was matched, and the key is the sha256 (hex) of exactly
 - ``--match-ignore a.b`` removes body fields (dotted paths) from the key; ``--redact-field a.b``
   replaces them with ``"[REDACTED]"`` before hashing and storing (so their value never reaches the
   database and does not change the key).
-- ``headers``: only those named by ``--match-header`` (lower-cased); secrets never, even if named.
+- ``headers``: only those named by ``--match-header`` (lower-cased), plus ``anthropic-version`` and
+  ``anthropic-beta`` (they change an Anthropic answer; OpenAI clients never send them); secrets never,
+  even if named.
 - ``query``: credential parameters (``api-key``, ``key``, ``access_token``, ...) keep their name but
   not their value.
 
@@ -34,6 +36,7 @@ from typing import Any
 import msgspec
 
 from fakeai.errors import JSONTooDeepError
+from fakeai.providers import ANTHROPIC_MATCHED_HEADERS
 
 __all__ = [
     "REDACTED",
@@ -86,7 +89,7 @@ class KeyConfig:
         redact = frozenset(h.lower() for h in settings.redact_header)
         hidden = SECRET_HEADERS | redact
         return cls(
-            match_headers=tuple(sorted({h.lower() for h in settings.match_header} - hidden)),
+            match_headers=tuple(sorted(({h.lower() for h in settings.match_header} | set(ANTHROPIC_MATCHED_HEADERS)) - hidden)),
             match_ignore=tuple(_split(p) for p in settings.match_ignore),
             redact_headers=redact,
             redact_fields=tuple(_split(p) for p in settings.redact_field),

@@ -36,8 +36,12 @@ Count = Callable[[str], None]  # count(outcome) for this request's endpoint
 
 
 class Recorder:
-    def __init__(self, upstream: Upstream, db: Database, *, record_errors: bool) -> None:
+    def __init__(
+        self, upstream: Upstream, db: Database, *, record_errors: bool, error_event: Callable[[str], bytes] | None = None
+    ) -> None:
         self.upstream = upstream
+        # How a broken-off stream tells the client, in its provider's framing (OpenAI's by default).
+        self.error_event = error_event or _error_event
         self.db = db
         self.record_errors = record_errors
         self._pumps = TaskSet()
@@ -96,10 +100,10 @@ class Recorder:
         except UpstreamDropped as exc:
             count("upstream_errors")
             log.warning("%s %s: %s; nothing recorded", exchange.method, exchange.path, exc)
-            queue.put_nowait(_error_event(f"The upstream ({self.upstream.public_url}) stream broke off: {exc}."))
+            queue.put_nowait(self.error_event(f"The upstream ({self.upstream.public_url}) stream broke off: {exc}."))
         except Exception as exc:  # noqa: BLE001 - the client gets an error event, never a hang
             log.exception("%s %s: recording failed", exchange.method, exchange.path)
-            queue.put_nowait(_error_event(f"Recording the upstream's answer failed: {type(exc).__name__}."))
+            queue.put_nowait(self.error_event(f"Recording the upstream's answer failed: {type(exc).__name__}."))
         finally:
             queue.put_nowait(None)
 

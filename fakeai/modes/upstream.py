@@ -71,7 +71,10 @@ def public_url(url: str) -> str:
 
 
 class Upstream:
-    def __init__(self, base_url: str, *, api_key: str | None, timeout: float) -> None:
+    def __init__(self, base_url: str, *, api_key: str | None, timeout: float, key_header: str = "authorization") -> None:
+        """``key_header``: how ``api_key`` (when set) is sent: ``authorization`` (Bearer, OpenAI) or
+        ``x-api-key`` (Anthropic). Without ``api_key`` the client's own key headers are forwarded."""
+        self.key_header = key_header
         self.base_url = base_url.rstrip("/")
         self.public_url = public_url(self.base_url)
         # "https://api.openai.com/v1" already carries the version prefix our paths start with.
@@ -102,7 +105,10 @@ class Upstream:
         if self.api_key:
             for name in _AUTH:
                 headers.pop(name, None)
-            headers["authorization"] = f"Bearer {self.api_key}"
+            if self.key_header == "x-api-key":
+                headers["x-api-key"] = self.api_key
+            else:
+                headers["authorization"] = f"Bearer {self.api_key}"
         # Only encodings httpx decodes without optional packages, so stored bodies are plain.
         headers["accept-encoding"] = "gzip, identity"
         return headers

@@ -132,7 +132,7 @@ def test_redact_field_replaces_before_hashing_and_storing() -> None:
 
 def test_match_header_joins_the_key_but_secrets_never_do() -> None:
     cfg = config(match_header=("OpenAI-Beta", "Authorization", "X-Team"), redact_header=("X-Team",))
-    assert cfg.match_headers == ("openai-beta",)
+    assert cfg.match_headers == ("anthropic-beta", "anthropic-version", "openai-beta")
     a = key(b"{}", headers={**JSON_HEADERS, "openai-beta": "assistants=v2", "authorization": "Bearer sk-1", "x-team": "t"}, config=cfg)
     b = key(b"{}", headers={**JSON_HEADERS, "openai-beta": "assistants=v2", "authorization": "Bearer sk-2"}, config=cfg)
     c = key(b"{}", headers={**JSON_HEADERS, "openai-beta": "assistants=v1"}, config=cfg)

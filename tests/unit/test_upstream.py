@@ -71,3 +71,13 @@ def test_sse_events_are_whole_events_whatever_the_chunking() -> None:
 def test_sse_stream_ending_mid_event_is_a_drop() -> None:
     with pytest.raises(UpstreamDropped):
         asyncio.run(_events([b"data: 1\n\n", b"data: {\"partial"]))
+
+
+def test_anthropic_upstream_sends_its_key_as_x_api_key() -> None:
+    exchange = Exchange(method="POST", path="/v1/messages", headers={
+        "x-api-key": "client-key", "authorization": "Bearer client", "anthropic-version": "2023-06-01"})
+    headers = Upstream("https://api.anthropic.com", api_key="sk-ant-configured", timeout=5, key_header="x-api-key").request_headers(exchange)
+    assert headers["x-api-key"] == "sk-ant-configured" and "authorization" not in headers
+    assert headers["anthropic-version"] == "2023-06-01"
+    forwarded = Upstream("https://api.anthropic.com", api_key=None, timeout=5, key_header="x-api-key").request_headers(exchange)
+    assert forwarded["x-api-key"] == "client-key"  # no configured key: the client's own goes upstream

@@ -11,7 +11,7 @@ import hashlib
 from fakeai.errors import ModelNotFoundError
 from fakeai.schemas.models import Model, ModelPermission
 
-__all__ = ["Catalogue", "BUILTIN_MODELS", "DEFAULT_MODEL"]
+__all__ = ["Catalogue", "BUILTIN_MODELS", "CLAUDE_MODELS", "DEFAULT_MODEL"]
 
 DEFAULT_MODEL = "openai/gpt-oss-120b"
 
@@ -56,6 +56,29 @@ BUILTIN_MODELS: dict[str, tuple[str, str]] = {
     "omni-moderation-latest": ("openai", "moderation"),
 }
 
+# Claude models, newest first as Anthropic lists them: id -> (display name, release date). The ids are the
+# ones the anthropic SDK names (anthropic.types.Model) plus the dated and alias ids in common use.
+CLAUDE_MODELS: dict[str, tuple[str, str]] = {
+    "claude-opus-5": ("Claude Opus 5", "2026-11-10T00:00:00Z"),
+    "claude-sonnet-5": ("Claude Sonnet 5", "2026-11-10T00:00:00Z"),
+    "claude-opus-4-8": ("Claude Opus 4.8", "2026-09-15T00:00:00Z"),
+    "claude-opus-4-7": ("Claude Opus 4.7", "2026-06-20T00:00:00Z"),
+    "claude-opus-4-6": ("Claude Opus 4.6", "2026-02-05T00:00:00Z"),
+    "claude-sonnet-4-6": ("Claude Sonnet 4.6", "2026-02-17T00:00:00Z"),
+    "claude-opus-4-5-20251101": ("Claude Opus 4.5", "2025-11-24T00:00:00Z"),
+    "claude-opus-4-5": ("Claude Opus 4.5", "2025-11-24T00:00:00Z"),
+    "claude-haiku-4-5-20251001": ("Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
+    "claude-haiku-4-5": ("Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
+    "claude-sonnet-4-5-20250929": ("Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
+    "claude-sonnet-4-5": ("Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
+    "claude-opus-4-1-20250805": ("Claude Opus 4.1", "2025-08-05T00:00:00Z"),
+    "claude-opus-4-20250514": ("Claude Opus 4", "2025-05-22T00:00:00Z"),
+    "claude-sonnet-4-20250514": ("Claude Sonnet 4", "2025-05-22T00:00:00Z"),
+    "claude-3-7-sonnet-20250219": ("Claude Sonnet 3.7", "2025-02-24T00:00:00Z"),
+    "claude-3-5-haiku-20241022": ("Claude Haiku 3.5", "2024-10-22T00:00:00Z"),
+}
+BUILTIN_MODELS.update({model_id: ("anthropic", "chat") for model_id in CLAUDE_MODELS})
+
 CREATED = 1_700_000_000  # a fixed epoch so answers are stable across restarts
 # Models learnt from requests are listed up to this many; past it they are still served but not added,
 # so a client inventing model names cannot grow the worker's memory without bound.
@@ -99,7 +122,10 @@ class Catalogue:
             raise ModelNotFoundError(
                 f"The model '{model_id}' does not exist or you do not have access to it.", param="model"
             )
-        owner = model_id.split("/", 1)[0] if "/" in model_id else "fakeai"
+        if "/" in model_id:
+            owner = model_id.split("/", 1)[0]
+        else:
+            owner = "anthropic" if model_id.startswith("claude") else "fakeai"
         model = _make(model_id, owner)
         if len(self._models) < len(BUILTIN_MODELS) + MAX_LEARNT:
             self._models[model_id] = model
