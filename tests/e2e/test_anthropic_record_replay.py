@@ -43,6 +43,22 @@ def error(call) -> tuple[int, bytes]:  # noqa: ANN001
     return info.value.status_code, info.value.response.content
 
 
+def helpers(c: anthropic.Anthropic, ask: list) -> tuple[str, dict]:
+    with c.messages.stream(model=MODEL, max_tokens=40, messages=ask, system="Be brief.") as stream:
+        text = "".join(stream.text_stream)
+        return text, stream.get_final_message().to_dict()
+
+
+def round_trip(c: anthropic.Anthropic, ask: list) -> tuple[dict, dict]:
+    first = c.messages.create(model=MODEL, max_tokens=300, messages=ask, tools=[WEATHER], tool_choice={"type": "any"})
+    use = next(b for b in first.content if b.type == "tool_use")
+    second = c.messages.create(model=MODEL, max_tokens=300, tools=[WEATHER], messages=[
+        *ask, {"role": "assistant", "content": first.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "12C, rain"}]}])
+    assert second.content[0].type == "text"
+    return first.to_dict(), second.to_dict()
+
+
 def scenarios(c: anthropic.Anthropic) -> dict[str, tuple[int, object]]:
     ask = [{"role": "user", "content": "Tell me about the weather in Oslo"}]
     m = c.messages
@@ -56,6 +72,8 @@ def scenarios(c: anthropic.Anthropic) -> dict[str, tuple[int, object]]:
         "beta": whole(m.with_raw_response.create(model=MODEL, max_tokens=20, messages=ask,
                                                  extra_headers={"anthropic-beta": "fakeai-test-2026"})),
         "models": whole(c.models.with_raw_response.list()),
+        "helpers": helpers(c, ask),
+        "round_trip": round_trip(c, ask),
         "bad": error(lambda: m.create(model=MODEL, max_tokens=5, messages=[])),
     }
 
@@ -69,6 +87,7 @@ def test_record_then_replay_is_identical(tmp_path):
             openai_error = httpx.post(recorder.base_url + "/chat/completions", json={"model": "gpt-4o", "messages": []},
                                       headers={"Authorization": f"Bearer {recorder.api_key}"}, timeout=30)
     assert recorded["create"][0] == recorded["count"][0] == 200 and recorded["bad"][0] == 400
+    assert recorded["helpers"][0] == recorded["helpers"][1]["content"][0]["text"]
     assert openai_error.status_code == 502 and "--upstream" in openai_error.json()["error"]["message"]
     stream_names = [f.split(b"\n", 1)[0] for f in recorded["stream"][1]]
     assert stream_names[:3] == [b"event: message_start", b"event: content_block_start", b"event: ping"]
