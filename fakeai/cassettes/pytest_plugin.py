@@ -2,7 +2,8 @@
 
 A session fixture ``fakeai_server`` starts FakeAI on a free 127.0.0.1 port and yields an object
 with ``.base_url`` (ending in ``/v1``), ``.client`` (a ready ``openai.OpenAI``, ``max_retries=0``),
-``.api_key``, ``.mode`` and ``.cassettes``. What it does depends on::
+``.anthropic`` (a ready ``anthropic.Anthropic``, its base URL ``.root_url``), ``.api_key``, ``.mode`` and
+``.cassettes``. What it does depends on::
 
     --fakeai-mode synthetic|record|replay   default: replay, or synthetic when the cassette
                                             directory is missing or holds no cassette files
@@ -13,10 +14,13 @@ with ``.base_url`` (ending in ``/v1``), ``.client`` (a ready ``openai.OpenAI``, 
 
 - **record**: FakeAI records from the upstream into a fresh temporary database; when the session
   ends the cassettes are exported into DIR (one reviewable JSON file per request, see
-  ``fakeai.cassettes.document``). The upstream key comes from ``FAKEAI_UPSTREAM_API_KEY``.
+  ``fakeai.cassettes.document``). The upstream key comes from ``FAKEAI_UPSTREAM_API_KEY``; Anthropic
+  requests go to ``FAKEAI_ANTHROPIC_UPSTREAM`` (default: the upstream) with
+  ``FAKEAI_ANTHROPIC_UPSTREAM_API_KEY``.
 - **replay**: FakeAI loads DIR (``fakeai serve --mode replay --cassettes DIR``) and never touches
   the network. A request that was not recorded fails the test: the openai SDK raises
-  ``openai.NotFoundError`` whose ``code`` is ``cassette_not_found``, and this plugin adds a
+  ``openai.NotFoundError`` whose ``code`` is ``cassette_not_found`` (the anthropic SDK
+  ``anthropic.NotFoundError`` with the request hash in its body), and this plugin adds a
   "fakeai cassette miss" section to the failure with the server's message (the request hash and
   the nearest recorded request with the fields that differ).
 
@@ -64,8 +68,10 @@ class FakeAIServer:
         self.mode = mode
         self.cassettes = cassettes
         self.base_url: str = process.base_url
+        self.root_url: str = process.root_url  # the anthropic SDK's base URL (it adds /v1 itself)
         self.api_key: str = process.api_key
         self._client: Any = None
+        self._anthropic: Any = None
 
     @property
     def client(self) -> Any:
@@ -73,6 +79,15 @@ class FakeAIServer:
         if self._client is None:
             self._client = self.process.client()
         return self._client
+
+    @property
+    def anthropic(self) -> Any:
+        """A ready ``anthropic.Anthropic`` for this server (``max_retries=0``)."""
+        if self._anthropic is None:
+            import anthropic
+
+            self._anthropic = anthropic.Anthropic(api_key=self.api_key, base_url=self.root_url, max_retries=0)
+        return self._anthropic
 
     def __repr__(self) -> str:
         return f"<FakeAIServer {self.mode} {self.base_url} cassettes={self.cassettes}>"
@@ -105,11 +120,14 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     args = ["--mode", mode, *extra]
     env: dict[str, str] = {}
     if mode == "record":
-        if not upstream:
+        anthropic_upstream = os.environ.get("FAKEAI_ANTHROPIC_UPSTREAM")
+        if not upstream and not anthropic_upstream:
             pytest.fail("--fakeai-mode record needs --fakeai-upstream URL (or FAKEAI_UPSTREAM)", pytrace=False)
-        args += ["--upstream", upstream]
-        if os.environ.get("FAKEAI_UPSTREAM_API_KEY"):
-            env["FAKEAI_UPSTREAM_API_KEY"] = os.environ["FAKEAI_UPSTREAM_API_KEY"]
+        if upstream:
+            args += ["--upstream", upstream]
+        for name in ("FAKEAI_UPSTREAM_API_KEY", "FAKEAI_ANTHROPIC_UPSTREAM", "FAKEAI_ANTHROPIC_UPSTREAM_API_KEY"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
     elif mode == "replay":
         if not cassettes.is_dir():
             pytest.fail(f"--fakeai-mode replay: no cassette directory at {cassettes}", pytrace=False)
@@ -124,8 +142,9 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     try:
         yield server
     finally:
-        if server._client is not None:
-            server._client.close()
+        for client in (server._client, server._anthropic):
+            if client is not None:
+                client.close()
         process.stop()
         if mode == "record":
             request.config.stash[_RECORDED] = _export(str(db), cassettes)
@@ -159,14 +178,18 @@ def _export(db: str, cassettes: Path) -> str:
 
 
 def _miss(exc: BaseException | None) -> str | None:
-    """The server's message if ``exc`` (or what caused it) is a replay miss from the openai SDK."""
+    """The server's message if ``exc`` (or what caused it) is a replay miss from the openai or the
+    anthropic SDK (whose error body is ``{"type": "error", "error": {..., "request_hash"}}``)."""
     seen = 0
     while exc is not None and seen < 10:
+        body = getattr(exc, "body", None)
         if getattr(exc, "code", None) == MISS_CODE:
-            body = getattr(exc, "body", None)
             if isinstance(body, dict) and isinstance(body.get("message"), str):
                 return body["message"]
             return str(exc)
+        error = body.get("error") if isinstance(body, dict) and body.get("type") == "error" else None
+        if isinstance(error, dict) and "request_hash" in error and isinstance(error.get("message"), str):
+            return error["message"]
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return None
@@ -175,7 +198,7 @@ def _miss(exc: BaseException | None) -> str | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
     report = yield
-    if call.excinfo is not None and "openai" in sys.modules:
+    if call.excinfo is not None and ("openai" in sys.modules or "anthropic" in sys.modules):
         message = _miss(call.excinfo.value)
         if message is not None:
             report.sections.append(
