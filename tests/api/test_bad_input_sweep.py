@@ -79,3 +79,18 @@ def test_bad_query_and_ids_are_4xx(api, path):
     response = api.get(path)
     assert 400 <= response.status_code < 500
     _check(response)
+
+
+def test_a_body_in_many_chunks_is_read_whole_and_bounded(make_client):
+    import json as _json
+
+    api = make_client(max_body_bytes=4096)
+    body = _json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "chunked " * 100}]}).encode()
+    response = api.post("/v1/chat/completions", content=iter([body[i : i + 64] for i in range(0, len(body), 64)]),
+                        headers={"content-type": "application/json"})
+    assert response.status_code == 200 and response.json()["object"] == "chat.completion"
+    big = _json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 10_000}]}).encode()
+    response = api.post("/v1/chat/completions", content=iter([big[i : i + 512] for i in range(0, len(big), 512)]),
+                        headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    _check(response)
