@@ -75,6 +75,9 @@ def serve(**explicit: object) -> None:
     except BaseException:
         run_dir.close()
         raise
+    # The metrics files every worker writes and any worker merges (prometheus_client's multiprocess
+    # mode); made before the workers start. Workers open it from the run directory themselves.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(run_dir.sub("metrics"))
     export_settings(settings)
     click.echo(
         f"FakeAI {__version__} ({settings.mode.value} mode) on http://{settings.host}:{settings.port}/v1 "

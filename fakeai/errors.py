@@ -14,6 +14,7 @@ status, ``type`` and ``code`` of an error are decided here, once::
     │   └── CassetteNotFoundError    404                         cassette_not_found
     ├── MethodNotAllowedError        405 invalid_request_error   method_not_allowed
     ├── ConflictError                409 invalid_request_error
+    ├── RateLimitError               429 rate_limit_error        rate_limit_exceeded (retry-after header)
     ├── NotImplementedYetError       501 server_error            not_implemented
     └── UpstreamError                502 upstream_error          bad_gateway
         └── UpstreamTimeoutError     504 upstream_error          gateway_timeout
@@ -36,6 +37,7 @@ __all__ = [
     "NotImplementedYetError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "RateLimitError",
     "UpstreamError",
     "UpstreamTimeoutError",
 ]
@@ -133,6 +135,12 @@ class MethodNotAllowedError(FakeAIError):
 class ConflictError(FakeAIError):
     status_code = 409
     error_type = "invalid_request_error"
+
+
+class RateLimitError(FakeAIError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
 
 
 class NotImplementedYetError(FakeAIError):

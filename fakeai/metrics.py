@@ -1,154 +1,365 @@
-"""Per-endpoint request metrics with bounded memory, rendered as JSON or Prometheus text.
+"""Metrics for the whole server: declared once here, written by every worker, read whole by any.
 
-Counters are plain ints; every sample series is a fixed-size ring, so memory stays flat however
-long the server runs. Figures are per worker process.
+Each worker writes its own values into memory-mapped files in the run directory's ``metrics/``
+folder, in prometheus_client's multiprocess format (one file per kind and process id); a scrape
+on any worker merges every file with prometheus_client's ``MultiProcessCollector``. So with
+``--workers N`` both the Prometheus text and the JSON report the whole server, and a counter never
+goes backwards (a dead worker's counts stay in its files). Gauges (running/waiting requests, KV
+cache) are ``livesum``: a worker removes its gauge files when it stops.
+
+**Adding a metric** is one line in the declarations below (``counter``/``gauge``/``histogram`` with
+its labels and buckets) and one call where it happens (``metrics.child(FAMILY, *labels).inc()``).
+Counter names are declared without ``_total``; the exposition adds it, as prometheus_client does.
+
+Writes are plain stores into shared memory (about half a microsecond each); a request makes a few
+dozen. Engine observations are made once per request, never per token.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
-from collections import deque
+from bisect import bisect_left
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Metrics", "EndpointStats"]
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.utils import floatToGoString
 
-SAMPLES = 1000  # newest samples kept per series
-MAX_ENDPOINTS = 128  # distinct endpoint keys; anything past this is counted under "other"
+if TYPE_CHECKING:
+    from fakeai.modes.engine import Sequence
+
+__all__ = ["Family", "Metrics", "FAMILIES", "PROMETHEUS_CONTENT_TYPE"]
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MAX_ENDPOINTS = 128  # distinct endpoint labels per worker; anything past this is counted under "other"
+MAX_MODELS = 64  # distinct model_name labels per worker, likewise
 QUANTILES = (0.5, 0.9, 0.99)
+INF = float("inf")
 
 
-def _quantile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, int(q * len(sorted_values)))
-    return sorted_values[index]
+class Family:
+    """One declared metric: name, kind, help, label names, bucket upper bounds (histograms)."""
+
+    __slots__ = ("name", "kind", "help", "labels", "buckets", "mode")
+
+    def __init__(self, name: str, kind: str, help_text: str, labels: tuple[str, ...] = (),
+                 buckets: tuple[float, ...] = (), mode: str = "") -> None:
+        self.name = name
+        self.kind = kind
+        self.help = help_text
+        self.labels = labels
+        self.buckets = tuple(buckets) + ((INF,) if buckets and buckets[-1] != INF else ())
+        self.mode = mode  # gauges: how workers' values merge (livesum, min, ...)
 
 
-class EndpointStats:
-    __slots__ = ("requests", "errors", "tokens", "response_times", "ttft", "itl", "tokens_per_second", "counters")
+FAMILIES: dict[str, Family] = {}
 
-    def __init__(self) -> None:
-        self.requests = 0
-        self.errors = 0
-        self.tokens = 0
-        self.response_times: deque[float] = deque(maxlen=SAMPLES)
-        self.ttft: deque[float] = deque(maxlen=SAMPLES)
-        self.itl: deque[float] = deque(maxlen=SAMPLES)
-        self.tokens_per_second: deque[float] = deque(maxlen=SAMPLES)
-        # Record/replay outcomes: hits, misses, recordings, upstream_errors.
-        self.counters: dict[str, int] = {}
+
+def _declare(family: Family) -> Family:
+    FAMILIES[family.name] = family
+    return family
+
+
+def counter(name: str, help_text: str, labels: tuple[str, ...] = ()) -> Family:
+    return _declare(Family(name, "counter", help_text, labels))
+
+
+def gauge(name: str, help_text: str, labels: tuple[str, ...] = (), mode: str = "livesum") -> Family:
+    return _declare(Family(name, "gauge", help_text, labels, mode=mode))
+
+
+def histogram(name: str, help_text: str, labels: tuple[str, ...], buckets: tuple[float, ...]) -> Family:
+    return _declare(Family(name, "histogram", help_text, labels, buckets))
+
+
+def _1_2_5(max_value: int) -> tuple[int, ...]:
+    """vLLM's build_1_2_5_buckets: 1, 2, 5, 10, 20, 50, ... up to max_value."""
+    out: list[int] = []
+    scale = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * scale > max_value:
+                return tuple(out)
+            out.append(m * scale)
+        scale *= 10
+
+
+# --- declarations: FakeAI's own ----------------------------------------------------------------------------
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2,
+                   0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+RATE_BUCKETS = (1, 5, 10, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000, 10000, 50000, 100000)
+EP = ("endpoint",)
+REQUESTS = counter("fakeai_requests", "Requests answered, per endpoint.", EP)
+ERRORS = counter("fakeai_errors", "Requests answered with a 4xx or 5xx status.", EP)
+TOKENS = counter("fakeai_tokens_generated", "Completion tokens generated or replayed.", EP)
+RESPONSE_TIME = histogram("fakeai_response_time_seconds", "Time from arrival to the end of the answer.", EP,
+                          LATENCY_BUCKETS)
+STREAM_TTFT = histogram("fakeai_time_to_first_token_seconds", "Time from arrival to the first streamed event.", EP,
+                        LATENCY_BUCKETS)
+STREAM_ITL = histogram("fakeai_inter_token_latency_seconds", "Mean gap between a stream's events.", EP,
+                       LATENCY_BUCKETS)
+STREAM_TPS = histogram("fakeai_tokens_per_second", "Streamed generation speed.", EP, RATE_BUCKETS)
+CASSETTE_EVENTS = counter("fakeai_cassette_events", "Record/replay outcomes (hits, misses, recordings, "
+                          "upstream_errors).", ("endpoint", "outcome"))
+REJECTED = counter("fakeai_engine_rejected_requests", "Requests answered 429 because the engine's queue was full.",
+                   ("model_name",))
+STARTED = gauge("fakeai_start_time_seconds", "Unix time the server's first worker started.", mode="min")
+
+# --- declarations: vLLM's, with its names, labels and bucket boundaries (vllm/v1/metrics/loggers.py) -----------
+VL = ("model_name", "engine")
+FINISHED_REASONS = ("stop", "length", "abort", "error")
+MAX_MODEL_LEN = 131072  # the token-count buckets stop here, as vLLM's do at max_model_len
+REQUEST_LATENCY_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0,
+                           240.0, 480.0, 960.0, 1920.0, 7680.0)
+V_RUNNING = gauge("vllm:num_requests_running", "Number of requests in model execution batches.", VL)
+V_WAITING = gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", VL)
+V_KV_USAGE = gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", VL)
+V_PREEMPTIONS = counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", VL)
+V_PROMPT_TOKENS = counter("vllm:prompt_tokens", "Number of prefill tokens processed.", VL)
+V_GENERATION_TOKENS = counter("vllm:generation_tokens", "Number of generation tokens processed.", VL)
+V_SUCCESS = counter("vllm:request_success", "Count of successfully processed requests.", VL + ("finished_reason",))
+V_CACHE_QUERIES = counter("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.",
+                          VL)
+V_CACHE_HITS = counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", VL)
+V_TTFT = histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", VL,
+                   (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
+                    40.0, 80.0, 160.0, 640.0, 2560.0))
+V_ITL = histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", VL,
+                  (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
+                   80.0))
+V_E2E = histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", VL,
+                  REQUEST_LATENCY_BUCKETS)
+V_QUEUE = histogram("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", VL,
+                    REQUEST_LATENCY_BUCKETS)
+V_INFERENCE = histogram("vllm:request_inference_time_seconds",
+                        "Histogram of time spent in RUNNING phase for request.", VL, REQUEST_LATENCY_BUCKETS)
+V_PREFILL = histogram("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
+                      VL, REQUEST_LATENCY_BUCKETS)
+V_DECODE = histogram("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.", VL,
+                     REQUEST_LATENCY_BUCKETS)
+V_PROMPT_HIST = histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", VL,
+                          _1_2_5(MAX_MODEL_LEN))
+V_GENERATION_HIST = histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", VL,
+                              _1_2_5(MAX_MODEL_LEN))
+V_PARAMS_N = histogram("vllm:request_params_n", "Histogram of the n request parameter.", VL, (1, 2, 5, 10, 20))
+V_MAX_TOKENS = histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", VL,
+                         _1_2_5(MAX_MODEL_LEN))
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+class _Value:
+    """A counter's or gauge's value for one label set, kept locally and stored on every change."""
+
+    __slots__ = ("_file", "_key", "value")
+
+    def __init__(self, file: MmapedDict, key: str) -> None:
+        self._file = file
+        self._key = key
+        self.value = file.read_value(key)[0]
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+        self._file.write_value(self._key, self.value, 0.0)
+
+    def set(self, value: float) -> None:
+        self.value = value
+        self._file.write_value(self._key, value, 0.0)
+
+
+class _Histogram:
+    """One label set of a histogram: per-bucket counts (not cumulative, as the collector expects) and a sum."""
+
+    __slots__ = ("_file", "_bounds", "_keys", "_counts", "_sum_key", "_sum")
+
+    def __init__(self, file: MmapedDict, family: Family, labels: tuple[str, ...]) -> None:
+        self._file = file
+        self._bounds = family.buckets
+        names = [*family.labels, "le"]
+        self._keys = [mmap_key(family.name, family.name + "_bucket", names, [*labels, floatToGoString(b)], family.help)
+                      for b in family.buckets]
+        self._counts = [file.read_value(k)[0] for k in self._keys]
+        self._sum_key = mmap_key(family.name, family.name + "_sum", family.labels, labels, family.help)
+        self._sum = file.read_value(self._sum_key)[0]
+
+    def observe(self, value: float, count: int = 1) -> None:
+        """``count`` observations of ``value`` in two stores."""
+        i = bisect_left(self._bounds, value)
+        self._counts[i] += count
+        self._file.write_value(self._keys[i], self._counts[i], 0.0)
+        self._sum += value * count
+        self._file.write_value(self._sum_key, self._sum, 0.0)
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """This worker's writer, and a reader of every worker's files in the same directory."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self._owned = directory is None  # unit tests: a directory of our own
+        self.directory = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="fakeai-metrics-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._pid = os.getpid()
+        self._files: dict[str, MmapedDict] = {}
+        self._children: dict[tuple[Family, tuple[str, ...]], Any] = {}
+        self._endpoints: set[str] = set()
+        self._models: set[str] = set()
         self.started = time.time()
-        self._endpoints: dict[str, EndpointStats] = {}
+        self.child(STARTED).set(self.started)
 
-    def endpoint(self, path: str) -> EndpointStats:
-        stats = self._endpoints.get(path)
-        if stats is None:
+    # -- children -------------------------------------------------------------------------------------------------
+    def _file(self, family: Family) -> MmapedDict:
+        prefix = f"gauge_{family.mode}" if family.kind == "gauge" else family.kind
+        file = self._files.get(prefix)
+        if file is None:
+            file = self._files[prefix] = MmapedDict(str(self.directory / f"{prefix}_{self._pid}.db"))
+        return file
+
+    def child(self, family: Family, *labels: str) -> Any:
+        """The writer of one label set (``inc``/``set`` for counters and gauges, ``observe`` for histograms)."""
+        key = (family, labels)
+        found = self._children.get(key)
+        if found is None:
+            file = self._file(family)
+            if family.kind == "histogram":
+                found = _Histogram(file, family, labels)
+            else:
+                sample = family.name + "_total" if family.kind == "counter" else family.name
+                found = _Value(file, mmap_key(family.name, sample, family.labels, labels, family.help))
+            self._children[key] = found
+        return found
+
+    def _endpoint(self, path: str) -> str:
+        if path not in self._endpoints:
             if len(self._endpoints) >= MAX_ENDPOINTS:
-                path = "other"
-                stats = self._endpoints.get(path)
-            if stats is None:
-                stats = self._endpoints[path] = EndpointStats()
-        return stats
+                return "other"
+            self._endpoints.add(path)
+        return path
 
+    def _model(self, model: str) -> tuple[str, str]:
+        if model not in self._models:
+            if len(self._models) >= MAX_MODELS:
+                model = "other"
+                if model in self._models:
+                    return (model, "0")
+            self._models.add(model)
+            self._expose_model((model, "0"))
+        return (model, "0")
+
+    def _expose_model(self, labels: tuple[str, str]) -> None:
+        """A model's vLLM series all appear from its first request on, at zero, as vLLM shows them."""
+        for family in FAMILIES.values():
+            if family.labels == VL:
+                self.child(family, *labels)
+        for reason in FINISHED_REASONS:
+            self.child(V_SUCCESS, *labels, reason)
+
+    # -- HTTP-level observations ------------------------------------------------------------------------------------
     def observe(self, path: str, seconds: float | None, status: int, tokens: int = 0) -> None:
-        stats = self.endpoint(path)
-        stats.requests += 1
+        path = self._endpoint(path)
+        self.child(REQUESTS, path).inc()
         if status >= 400:
-            stats.errors += 1
+            self.child(ERRORS, path).inc()
         if seconds is not None:
-            stats.response_times.append(seconds)
-        stats.tokens += tokens
+            self.child(RESPONSE_TIME, path).observe(seconds)
+        if tokens:
+            self.child(TOKENS, path).inc(tokens)
 
     def observe_stream(self, path: str, ttft: float, duration: float, tokens: int, events: int) -> None:
         """A finished stream: time to first event, total time, tokens and events sent."""
-        stats = self.endpoint(path)
-        stats.ttft.append(ttft)
-        stats.tokens += tokens
+        path = self._endpoint(path)
+        self.child(STREAM_TTFT, path).observe(ttft)
+        if tokens:
+            self.child(TOKENS, path).inc(tokens)
         if events > 1:
-            stats.itl.append((duration - ttft) / (events - 1))
+            self.child(STREAM_ITL, path).observe((duration - ttft) / (events - 1))
         generation = duration - ttft
         if tokens and generation > 0:
-            stats.tokens_per_second.append(tokens / generation)
+            self.child(STREAM_TPS, path).observe(tokens / generation)
 
     def count(self, path: str, name: str, n: int = 1) -> None:
-        counters = self.endpoint(path).counters
-        counters[name] = counters.get(name, 0) + n
+        self.child(CASSETTE_EVENTS, self._endpoint(path), name).inc(n)
 
-    # -- rendering -----------------------------------------------------------------------------
+    # -- the engine's observations (fakeai.modes.engine) -------------------------------------------------------------
+    def engine_load(self, model: str, running: int, waiting: int, kv_usage: float) -> None:
+        labels = self._model(model)
+        if running:
+            self.child(V_RUNNING, *labels).inc(running)
+        if waiting:
+            self.child(V_WAITING, *labels).inc(waiting)
+        if kv_usage:
+            self.child(V_KV_USAGE, *labels).inc(kv_usage)
+
+    def engine_rejected(self, model: str) -> None:
+        self.child(REJECTED, self._model(model)[0]).inc()
+
+    def engine_finished(self, seq: Sequence) -> None:
+        """One finished request, observed from its arrival as vLLM does (once per request, never per token)."""
+        labels = self._model(seq.model)
+        c = self.child
+        c(V_SUCCESS, *labels, seq.finish_reason).inc()
+        c(V_PROMPT_TOKENS, *labels).inc(seq.prompt_tokens)
+        c(V_GENERATION_TOKENS, *labels).inc(seq.completion_tokens)
+        c(V_CACHE_QUERIES, *labels).inc(seq.prompt_tokens)
+        if seq.cached_tokens:
+            c(V_CACHE_HITS, *labels).inc(seq.cached_tokens)
+        c(V_E2E, *labels).observe(seq.finished - seq.arrival)
+        if seq.scheduled:
+            c(V_QUEUE, *labels).observe(seq.scheduled - seq.arrival)
+            c(V_INFERENCE, *labels).observe(seq.finished - seq.scheduled)
+        if seq.first_token:
+            c(V_TTFT, *labels).observe(seq.first_token - seq.arrival)
+            c(V_PREFILL, *labels).observe(seq.first_token - seq.scheduled)
+            c(V_DECODE, *labels).observe(seq.finished - seq.first_token)
+            if seq.steps:
+                c(V_ITL, *labels).observe((seq.finished - seq.first_token) / seq.steps, seq.steps * seq.n)
+        c(V_PROMPT_HIST, *labels).observe(seq.prompt_tokens)
+        c(V_GENERATION_HIST, *labels).observe(seq.completion_tokens)
+        c(V_PARAMS_N, *labels).observe(seq.n)
+        if seq.max_tokens:
+            c(V_MAX_TOKENS, *labels).observe(seq.max_tokens)
+
+    # -- reading -------------------------------------------------------------------------------------------------------
+    def collect(self) -> list[Any]:
+        """Every worker's values, merged (prometheus_client metric families)."""
+        return list(MultiProcessCollector(None, path=str(self.directory)).collect())
+
+    def to_prometheus(self) -> bytes:
+        registry = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(registry, path=str(self.directory))
+        registry.register(_Uptime(self))
+        return generate_latest(registry)
 
     def to_json(self) -> dict:
-        items = self._endpoints.items()
+        from fakeai.metrics_json import summarize
 
-        def summary(series: deque[float]) -> dict[str, float]:
-            values = sorted(series)
-            out = {f"p{int(q * 100)}": round(_quantile(values, q), 6) for q in QUANTILES}
-            out["avg"] = round(sum(values) / len(values), 6) if values else 0.0
-            out["count"] = len(values)
-            return out
+        return summarize(self.collect(), time.time())
 
-        return {
-            "requests": {p: s.requests for p, s in items},
-            "response_times": {p: [round(t, 6) for t in s.response_times] for p, s in items if s.response_times},
-            "errors": {p: s.errors for p, s in items if s.errors},
-            "tokens_generated": {p: s.tokens for p, s in items if s.tokens},
-            "streaming": {
-                p: {
-                    "time_to_first_token": summary(s.ttft),
-                    "inter_token_latency": summary(s.itl),
-                    "tokens_per_second": summary(s.tokens_per_second),
-                }
-                for p, s in items
-                if s.ttft
-            },
-            "cassettes": {p: dict(s.counters) for p, s in items if s.counters},
-            "uptime_seconds": round(time.time() - self.started, 3),
-        }
-
-    def to_prometheus(self) -> str:
-        lines: list[str] = []
-
-        def family(name: str, kind: str, help_text: str) -> None:
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-
-        items = sorted(self._endpoints.items())
-        family("fakeai_requests_total", "counter", "Requests answered, per endpoint.")
-        for p, s in items:
-            lines.append(f'fakeai_requests_total{{endpoint="{_esc(p)}"}} {s.requests}')
-        family("fakeai_errors_total", "counter", "Requests answered with a 4xx or 5xx status.")
-        for p, s in items:
-            lines.append(f'fakeai_errors_total{{endpoint="{_esc(p)}"}} {s.errors}')
-        family("fakeai_tokens_generated_total", "counter", "Completion tokens generated or replayed.")
-        for p, s in items:
-            lines.append(f'fakeai_tokens_generated_total{{endpoint="{_esc(p)}"}} {s.tokens}')
-        for metric, attr, help_text in (
-            ("fakeai_response_time_seconds", "response_times", "Response time of whole answers."),
-            ("fakeai_time_to_first_token_seconds", "ttft", "Time to the first streamed event."),
-            ("fakeai_inter_token_latency_seconds", "itl", "Mean gap between streamed events."),
-            ("fakeai_tokens_per_second", "tokens_per_second", "Streamed generation speed."),
-        ):
-            family(metric, "summary", help_text)
-            for p, s in items:
-                series = getattr(s, attr)
-                if not series:
-                    continue
-                values = sorted(series)
-                label = f'endpoint="{_esc(p)}"'
-                for q in QUANTILES:
-                    lines.append(f'{metric}{{{label},quantile="{q}"}} {_quantile(values, q):.6f}')
-                lines.append(f"{metric}_sum{{{label}}} {sum(values):.6f}")
-                lines.append(f"{metric}_count{{{label}}} {len(values)}")
-        family("fakeai_cassette_events_total", "counter", "Record/replay outcomes (hits, misses, recordings, upstream_errors).")
-        for p, s in items:
-            for name, n in sorted(s.counters.items()):
-                lines.append(f'fakeai_cassette_events_total{{endpoint="{_esc(p)}",outcome="{_esc(name)}"}} {n}')
-        family("fakeai_uptime_seconds", "gauge", "Seconds since this worker started.")
-        lines.append(f"fakeai_uptime_seconds {time.time() - self.started:.3f}")
-        return "\n".join(lines) + "\n"
+    def close(self) -> None:
+        """This worker stops: its gauges leave the sums; its counters stay (they never go backwards)."""
+        for file in self._files.values():
+            file.close()
+        self._files.clear()
+        self._children.clear()
+        mark_process_dead(self._pid, str(self.directory))
+        if self._owned:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _esc(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class _Uptime:
+    """Seconds since the server's first worker started, computed at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self):  # noqa: ANN201
+        from prometheus_client.core import GaugeMetricFamily
+
+        started = self._metrics.started
+        for family in self._metrics.collect():
+            if family.name == STARTED.name and family.samples:
+                started = min(s.value for s in family.samples)
+        yield GaugeMetricFamily("fakeai_uptime_seconds", "Seconds since the server started.", value=time.time() - started)

@@ -18,10 +18,11 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.run_dir = RunDir.open(settings.run_dir)  # set by `fakeai serve` for all its workers
-        self.metrics = Metrics()
+        # Every worker writes its metrics here and any worker reads them all (see fakeai/metrics.py).
+        self.metrics = Metrics(self.run_dir.sub("metrics"))
         self.accepted_keys = settings.accepted_keys
         self.db = Database(settings.db_url)
-        self.synthetic = SyntheticContext(settings, self.db)
+        self.synthetic = SyntheticContext(settings, self.db, self.metrics)
         self.dispatcher = Dispatcher(settings, self.db, self.metrics)
 
     async def start(self) -> None:
@@ -33,4 +34,5 @@ class Runtime:
         await self.synthetic.tasks.settle()  # background responses finish before the database closes
         await self.dispatcher.stop()
         await self.db.dispose()
+        self.metrics.close()
         self.run_dir.close()

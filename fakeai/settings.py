@@ -81,6 +81,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("ttft_ms", "float", 0.0, "Simulated time to first token, in milliseconds."),
     Option("itl_ms", "float", 0.0, "Simulated inter-token latency, in milliseconds per token."),
     Option("latency_jitter", "float", 0.0, "Relative jitter of the simulated latencies (0.1 = +/-10%)."),
+    Option("latency_seed", "int", None, "Seed of the latency jitter, so jittered timings repeat run to run."),
+    Option("prefill_ms_per_token", "float", 0.0, "Extra time to first token per uncached prompt token (ms)."),
+    Option("max_concurrency", "int", 0, "Running sequences per worker (vLLM's max-num-seqs); more wait in a "
+           "FIFO queue. 0: unlimited."),
+    Option("max_queue", "int", 0, "Waiting requests per worker past --max-concurrency; a full queue answers 429. "
+           "0: unlimited."),
+    Option("itl_per_seq_ms", "float", 0.0, "Extra decode step time per running sequence (ms): the batch's "
+           "throughput knee."),
+    Option("kv_capacity", "int", 1_000_000, "KV-cache tokens per worker, for vllm:kv_cache_usage_perc."),
     Option("max_body_bytes", "int", 32 * 1024 * 1024, "Largest accepted JSON request body; larger gets 413."),
     Option("max_file_bytes", "int", 128 * 1024 * 1024, "Largest accepted file upload; larger gets 413."),
     Option(
@@ -181,6 +190,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ttft_ms: float = 0.0
     itl_ms: float = 0.0
     latency_jitter: float = 0.0
+    latency_seed: int | None = None
+    prefill_ms_per_token: float = 0.0
+    max_concurrency: int = 0
+    max_queue: int = 0
+    itl_per_seq_ms: float = 0.0
+    kv_capacity: int = 1_000_000
     max_body_bytes: int = 32 * 1024 * 1024
     max_file_bytes: int = 128 * 1024 * 1024
     upstream: str | None = None
@@ -246,11 +261,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"--port must be between 1 and 65535, got {self.port}")
         if self.workers < 1:
             raise SettingsError(f"--workers must be at least 1, got {self.workers}")
-        for name in ("ttft_ms", "itl_ms", "latency_jitter", "replay_speed"):
+        for name in ("ttft_ms", "itl_ms", "latency_jitter", "replay_speed", "prefill_ms_per_token",
+                     "max_concurrency", "max_queue", "itl_per_seq_ms"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{_BY_NAME[name].flag} must not be negative")
         if self.latency_jitter > 1:
             raise SettingsError("--latency-jitter is a fraction between 0 and 1")
+        if self.kv_capacity < 1:
+            raise SettingsError("--kv-capacity must be at least 1")
         if self.max_body_bytes < 1024 or self.max_file_bytes < 1:
             raise SettingsError("--max-body-bytes must be at least 1024 and --max-file-bytes positive")
         if self.upstream_timeout <= 0:

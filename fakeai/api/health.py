@@ -7,11 +7,12 @@ from datetime import datetime
 from litestar import Request, Response, get
 
 from fakeai.api.replies import runtime_of
+from fakeai.metrics import PROMETHEUS_CONTENT_TYPE
 from fakeai.schemas import encode_json
 
 __all__ = ["health", "metrics", "prometheus_metrics"]
 
-PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+PROMETHEUS = PROMETHEUS_CONTENT_TYPE
 
 
 @get("/health", include_in_schema=True, sync_to_thread=False)

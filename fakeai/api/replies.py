@@ -17,6 +17,7 @@ from litestar.response import Stream
 from fakeai.errors import PayloadTooLargeError
 from fakeai.metrics import Metrics
 from fakeai.modes.base import Body, EventStream, Exchange, Reply
+from fakeai.modes.engine import ARRIVAL
 from fakeai.modes.synthetic import SyntheticContext
 from fakeai.runtime import Runtime
 from fakeai.schemas import decode_json
@@ -74,6 +75,7 @@ async def read_exchange(request: Request, *, limit: int | None = None) -> Exchan
     """Read the whole body (bounded) and capture the request as it came."""
     scope = request.scope
     started = scope["fakeai_started"]  # the arrival time, set by the app's outermost wrapper
+    ARRIVAL.set(started)  # the engine clock counts queue time and TTFT from it (same task as the answer)
     if limit is None:
         body = await request.body()
     else:

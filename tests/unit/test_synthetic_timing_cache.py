@@ -1,11 +1,8 @@
-"""Logprobs, the prompt-cache rule and the latency model of synthetic mode."""
+"""Logprobs and the prompt-cache rule of synthetic mode (the latency model: test_engine.py)."""
 
-import asyncio
-import time
 
 import numpy as np
 
-from fakeai.modes.synthetic.latency import LatencyModel
 from fakeai.modes.synthetic.logprobs import token_logprobs
 from fakeai.modes.synthetic.prompt_cache import PrefixCache
 
@@ -44,36 +41,3 @@ def test_prompt_cache_bounded():
     for k in range(20):
         cache.observe([f" p{k}-{i}" for i in range(2048)])
     assert len(cache) <= 50
-
-
-def test_latency_off_by_default():
-    model = LatencyModel()
-    assert not model.enabled and model.total_delay(100) == 0
-
-
-def test_latency_total_and_cache_discount():
-    model = LatencyModel(ttft_ms=200, itl_ms=10)
-    assert abs(model.total_delay(11) - 0.3) < 1e-9
-    assert model.first_token_delay(2000, 1000) < model.first_token_delay(2000, 0)
-    assert model.first_token_delay(2000, 2000) > 0
-
-
-def test_latency_jitter_bounds():
-    model = LatencyModel(ttft_ms=100, jitter=0.2)
-    samples = [model.first_token_delay() for _ in range(200)]
-    assert min(samples) >= 0.08 - 1e-9 and max(samples) <= 0.12 + 1e-9 and len(set(samples)) > 100
-
-
-def test_pacer_keeps_deadlines():
-    async def run():
-        pacer = LatencyModel(ttft_ms=50, itl_ms=10).pacer()
-        start = time.perf_counter()
-        await pacer.wait()
-        first = time.perf_counter() - start
-        for _ in range(20):
-            await pacer.wait()
-        return first, time.perf_counter() - start
-
-    first, total = asyncio.run(run())
-    assert 0.045 <= first < 0.2
-    assert 0.245 <= total < 0.6

@@ -9,8 +9,7 @@ costs two concatenations.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from itertools import zip_longest
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import msgspec
@@ -22,7 +21,17 @@ from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.jsonschema_fake import BAD_SCHEMA, fake_instance, fake_json_object
 from fakeai.modes.synthetic.logprobs import token_logprobs
-from fakeai.modes.synthetic.textcommon import SSE_PREFIX, emit, enc_str, new_id, observe_prompt, py_random, stop_list
+from fakeai.modes.engine import Sequence
+from fakeai.modes.synthetic.textcommon import (
+    SSE_PREFIX,
+    enc_str,
+    new_id,
+    observe_prompt,
+    paced_choices,
+    py_random,
+    stop_list,
+    vllm_reason,
+)
 from fakeai.modes.synthetic.tokenizer import count_message_tokens, count_tokens, tokenize
 from fakeai.schemas.chat import (
     ChatCompletion,
@@ -255,12 +264,15 @@ async def create_chat_completion(ctx: SyntheticContext, req: ChatCompletionReque
         rng = T.make_rng(req.seed, model, *map(message_text, messages))
     plans = plan_choices(req, rng, message_text(_last_user(messages)))
     reasoning = T.is_reasoning_model(model)
+    usage = _usage(prompt_tokens, cached, plans)
+    seq = ctx.engine.request(model, prompt_tokens, cached, n=len(plans), completion_tokens=usage.completion_tokens,
+                             finish_reason=vllm_reason(plans[0].finish_reason),
+                             max_tokens=req.max_completion_tokens or req.max_tokens)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         stats = StreamStats()
-        events = _stream(ctx, model, plans, prompt_tokens, cached, include_usage, reasoning, stats)
-        return EventStream(events=events, stats=stats)
-    usage = _usage(prompt_tokens, cached, plans)
+        events = _stream(model, plans, usage if include_usage else None, reasoning, stats, seq)
+        return EventStream(events=ctx.engine.stream(seq, events), stats=stats)
     body = ChatCompletion(
         id=new_id("chatcmpl-"),
         created=int(time.time()),
@@ -268,9 +280,7 @@ async def create_chat_completion(ctx: SyntheticContext, req: ChatCompletionReque
         choices=[_choice(i, p, reasoning) for i, p in enumerate(plans)],
         usage=usage,
     )
-    if ctx.latency.enabled:
-        longest = max(p.completion_tokens for p in plans)
-        await ctx.latency.sleep_total(longest, prompt_tokens, cached)
+    await ctx.engine.complete(seq, max(p.completion_tokens for p in plans))
     return Body(content=_encode(body), tokens=usage.completion_tokens)
 
 
@@ -309,16 +319,15 @@ def _choice_events(pre: bytes, p: Planned) -> list[bytes]:
     return events
 
 
-async def _stream(
-    ctx: SyntheticContext,
+def _stream(
     model: str,
     plans: list[Planned],
-    prompt_tokens: int,
-    cached: int,
-    include_usage: bool,
+    usage: Usage | None,
     reasoning: bool,
     stats: StreamStats,
-) -> AsyncIterator[bytes]:
+    seq: Sequence,
+) -> Iterator[bytes | object]:
+    """The stream's events with the engine's STEP markers (driven by ``Engine.stream``)."""
     cid = new_id("chatcmpl-")
     head = (
         SSE_PREFIX
@@ -335,23 +344,8 @@ async def _stream(
         pre = head + b',"choices":[{"index":%d,"delta":' % i
         roles.append(pre + b'{"role":"assistant"}' + _NULL_TAIL)
         sequences.append(_choice_events(pre, p))
-    if ctx.latency.enabled:
-        async for event in emit(roles, sequences, ctx.latency.pacer(prompt_tokens, cached), stats):
-            yield event
-    else:  # as fast as possible: no per-event bookkeeping on the hot path
-        stats.tokens = sum(p.completion_tokens for p in plans)
-        for event in roles:
-            yield event
-        if len(sequences) == 1:
-            for event in sequences[0]:
-                yield event
-        else:
-            for step in zip_longest(*sequences):
-                for event in step:
-                    if event is not None:
-                        yield event
-    if include_usage:
-        usage = _usage(prompt_tokens, cached, plans)
+    yield from paced_choices(roles, sequences)
+    if usage is not None:
         yield head + b',"choices":[],"usage":' + _encode(usage) + b"}\n\n"
     stats.tokens = sum(p.completion_tokens for p in plans)  # tool calls: name + argument pieces
     yield SSE_DONE

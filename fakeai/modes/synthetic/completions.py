@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from itertools import zip_longest
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -14,7 +13,15 @@ from fakeai.modes.base import SSE_DONE, Body, EventStream, Reply, StreamStats
 from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.logprobs import token_logprobs
-from fakeai.modes.synthetic.textcommon import SSE_PREFIX, emit, enc_str, new_id, observe_prompt, stop_list
+from fakeai.modes.synthetic.textcommon import (
+    SSE_PREFIX,
+    enc_str,
+    new_id,
+    observe_prompt,
+    paced_choices,
+    stop_list,
+    vllm_reason,
+)
 from fakeai.modes.synthetic.tokenizer import count_tokens, tokenize
 from fakeai.schemas.completions import (
     Completion,
@@ -159,11 +166,13 @@ async def create_completion(ctx: SyntheticContext, req: CompletionRequest) -> Re
         prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, total_tokens=prompt_tokens + completion_tokens
     )
     echo = bool(req.echo)
+    seq = ctx.engine.request(model, prompt_tokens, cached, n=len(plans), completion_tokens=completion_tokens,
+                             finish_reason=vllm_reason(plans[0].finish_reason), max_tokens=req.max_tokens)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         stats = StreamStats()
-        events = _stream(ctx, model, plans, echo, usage if include_usage else None, prompt_tokens, cached, stats)
-        return EventStream(events=events, stats=stats)
+        events = _stream(model, plans, echo, usage if include_usage else None, stats)
+        return EventStream(events=ctx.engine.stream(seq, events), stats=stats)
     choices = []
     for i, p in enumerate(plans):
         text = "".join(p.tokens)
@@ -176,21 +185,14 @@ async def create_completion(ctx: SyntheticContext, req: CompletionRequest) -> Re
             )
         )
     body = Completion(id=new_id("cmpl-"), created=int(time.time()), model=model, choices=choices, usage=usage)
-    if ctx.latency.enabled:
-        await ctx.latency.sleep_total(max(len(p.tokens) for p in plans), prompt_tokens, cached)
+    await ctx.engine.complete(seq, max(len(p.tokens) for p in plans))
     return Body(content=_encode(body), tokens=completion_tokens)
 
 
-async def _stream(
-    ctx: SyntheticContext,
-    model: str,
-    plans: list[Planned],
-    echo: bool,
-    usage: CompletionUsage | None,
-    prompt_tokens: int,
-    cached: int,
-    stats: StreamStats,
-) -> AsyncIterator[bytes]:
+def _stream(
+    model: str, plans: list[Planned], echo: bool, usage: CompletionUsage | None, stats: StreamStats
+) -> Iterator[bytes | object]:
+    """The stream's events with the engine's STEP markers (driven by ``Engine.stream``)."""
     head = (
         SSE_PREFIX
         + b'{"id":"'
@@ -221,17 +223,8 @@ async def _stream(
                 offset += len(tok)
         events.append(head + b'"","index":%d,"logprobs":null,"finish_reason":"%s"}]}\n\n' % (i, p.finish_reason.encode()))
         sequences.append(events)
-    if ctx.latency.enabled:
-        async for event in emit(first, sequences, ctx.latency.pacer(prompt_tokens, cached), stats):
-            yield event
-    else:  # as fast as possible: no per-event bookkeeping on the hot path
-        stats.tokens = sum(len(p.tokens) for p in plans)
-        for event in first:
-            yield event
-        for step in zip_longest(*sequences):
-            for event in step:
-                if event is not None:
-                    yield event
+    yield from paced_choices(first, sequences)
+    stats.tokens = sum(len(p.tokens) for p in plans)
     if usage is not None:
         yield head[: -len(b'[{"text":')] + b'[],"usage":' + _encode(usage) + b"}\n\n"
     yield SSE_DONE

@@ -375,12 +375,15 @@ async def create_message(ctx: SyntheticContext, req: MessagesRequest) -> Reply:
     total = count_message_tokens(req)
     prompt = prompt_usage(ctx, req, total)
     message_id = _anthropic_id("msg_", os.urandom(16))
+    seq = ctx.engine.request(req.model, total, prompt[2], completion_tokens=plan.output_tokens,
+                             finish_reason="length" if plan.stop_reason == "max_tokens" else "stop",
+                             max_tokens=req.max_tokens)
     if req.stream:
         from fakeai.modes.synthetic.messages_stream import stream_message
 
         stats = StreamStats()
         events = stream_message(ctx, req.model, message_id, plan, _usage(prompt, 1), total, prompt[2], stats)
-        return EventStream(events=events, stats=stats)
+        return EventStream(events=ctx.engine.stream(seq, events), stats=stats)
     usage = _usage(prompt, plan.output_tokens)
     body = Message(
         id=message_id,
@@ -390,8 +393,7 @@ async def create_message(ctx: SyntheticContext, req: MessagesRequest) -> Reply:
         stop_sequence=plan.stop_sequence,
         usage=usage,
     )
-    if ctx.latency.enabled:
-        await ctx.latency.sleep_total(usage.output_tokens, total, prompt[2])
+    await ctx.engine.complete(seq, usage.output_tokens)
     return Body(content=_encode(body), tokens=usage.output_tokens)
 
 

@@ -16,14 +16,14 @@ events with the last one, so every step the clock paces carries exactly one toke
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import msgspec
 
 from fakeai.modes.base import StreamStats
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.messages import Plan
-from fakeai.modes.synthetic.textcommon import emit, enc_str
+from fakeai.modes.synthetic.textcommon import enc_str, paced_choices
 from fakeai.schemas.anthropic import Message, Usage
 
 __all__ = ["stream_message"]
@@ -96,7 +96,7 @@ def _steps(plan: Plan, tail: bytes) -> tuple[bytes, list[bytes]]:
     return (blocks[0][0] if blocks else b""), steps
 
 
-async def stream_message(
+def stream_message(
     ctx: SyntheticContext,
     model: str,
     message_id: str,
@@ -105,7 +105,7 @@ async def stream_message(
     prompt_tokens: int,
     cached: int,
     stats: StreamStats,
-) -> AsyncIterator[bytes]:
+) -> Iterator[bytes | object]:
     head = Message(id=message_id, model=model, content=[], stop_reason=None, stop_sequence=None, usage=start_usage)
     message_start = _event(b"message_start", b'{"type":"message_start","message":' + _encode(head) + b"}")
     usage = {
@@ -120,15 +120,7 @@ async def stream_message(
     )
     first_block, steps = _steps(plan, message_delta + MESSAGE_STOP)
     first = [message_start, first_block, PING]
-    if ctx.latency.enabled:
-        async for event in emit(first, [steps], ctx.latency.pacer(prompt_tokens, cached), stats):
-            if event:
-                yield event
-        stats.tokens = plan.output_tokens
-        return
-    stats.tokens = plan.output_tokens
-    for event in first:
-        yield event
-    for event in steps:
+    for event in paced_choices(first, [steps]):  # STEP markers for the engine clock (Engine.stream)
         if event:
             yield event
+    stats.tokens = plan.output_tokens

@@ -12,7 +12,8 @@
 
 Every event is ``event: <type>`` plus one JSON line carrying ``type`` and a ``sequence_number`` counting
 from 0. The per-token events are spliced from byte prefixes built once per item, so a delta costs two
-concatenations and one string escape.
+concatenations and one string escape. ``STEP`` marks where the engine clock makes a token wait
+(``Engine.astream`` drives it): the first one is time to first token.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import msgspec
 
 from fakeai.modes.base import StreamStats
+from fakeai.modes.engine import STEP
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.textcommon import enc_str
 from fakeai.schemas.responses import FunctionCallItem, OutputMessage, OutputText, ReasoningItem, Response
@@ -78,7 +80,6 @@ async def stream_response(
     persist: Callable[[], Awaitable[None]] | None,
 ) -> AsyncIterator[bytes]:
     ev = _Events()
-    pacer = ctx.latency.pacer(input_tokens, cached) if ctx.latency.enabled else None
     yield ev("response.created", response=shell)
     yield ev("response.in_progress", response=shell)
     for index, (item, pieces) in enumerate(zip(final.output, planned.pieces)):
@@ -90,8 +91,7 @@ async def stream_response(
             yield ev("response.content_part.added", **where, part={"type": "reasoning_text", "text": ""})
             head = ev.prefix("response.reasoning_text.delta", **where)
             for piece in pieces:
-                if pacer is not None:
-                    await pacer.wait()
+                yield STEP
                 stats.tokens += 1
                 yield ev.delta(head, piece)
             text = item.content[0].text
@@ -115,14 +115,12 @@ async def stream_response(
             if logprobs is None:
                 head = ev.prefix("response.output_text.delta", **where, logprobs=[])
                 for piece in pieces:
-                    if pacer is not None:
-                        await pacer.wait()
+                    yield STEP
                     stats.tokens += 1
                     yield ev.delta(head, piece)
             else:
                 for piece, entry in zip(pieces, logprobs):
-                    if pacer is not None:
-                        await pacer.wait()
+                    yield STEP
                     stats.tokens += 1
                     yield ev("response.output_text.delta", **where, delta=piece, logprobs=[entry])
             part = item.content[0]
@@ -134,8 +132,7 @@ async def stream_response(
                                            status="in_progress"))
             head = ev.prefix("response.function_call_arguments.delta", item_id=item.id, output_index=index)
             for piece in pieces:
-                if pacer is not None:
-                    await pacer.wait()
+                yield STEP
                 stats.tokens += 1
                 yield ev.delta(head, piece)
             yield ev("response.function_call_arguments.done", item_id=item.id, output_index=index,

@@ -21,6 +21,7 @@ import numpy as np
 
 from fakeai.errors import InvalidRequestError, NotFoundError
 from fakeai.modes.base import Body, EventStream, Reply, StreamStats
+from fakeai.modes.engine import Sequence
 from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.catalogue import DEFAULT_MODEL
 from fakeai.modes.synthetic.context import SyntheticContext
@@ -339,25 +340,28 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
     store_it = req.store is not False or bool(req.background)
     shell = _shell(req, model, text, tools, store_it)
     final = finish(shell, conv, cached, planned)
+    seq = ctx.engine.request(model, conv.tokens, cached, completion_tokens=planned.output_tokens,
+                             finish_reason="length" if final.status == "incomplete" else "stop",
+                             max_tokens=req.max_output_tokens)
     if req.stream:
         from fakeai.modes.synthetic.response_events import stream_response
 
         stats = StreamStats()
         if not store_it:
-            return EventStream(events=stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, None),
-                               stats=stats)
+            events = stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, None)
+            return EventStream(events=ctx.engine.astream(seq, events), stats=stats)
         persist = _Once(lambda: store.insert_response(ctx.database, _row(final, conv, planned)))
-        events = stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, persist)
+        events = ctx.engine.astream(seq, stream_response(ctx, shell, final, planned, conv.tokens, cached, stats,
+                                                         persist))
         return EventStream(events=_stored_even_if_left(ctx, events, persist), stats=stats)
     if req.background:
         shell.status = "queued"
         await store.insert_response(ctx.database, _row(shell, conv, None))
-        task = ctx.tasks.track(asyncio.create_task(_run_background(ctx, shell, final, conv, cached, planned)))
+        task = ctx.tasks.track(asyncio.create_task(_run_background(ctx, shell, final, conv, seq, planned)))
         _BACKGROUND[shell.id] = task
         task.add_done_callback(lambda _: _BACKGROUND.pop(shell.id, None))
         return Body(content=_encode(shell))
-    if ctx.latency.enabled:
-        await ctx.latency.sleep_total(planned.output_tokens, conv.tokens, cached)
+    await ctx.engine.complete(seq, planned.output_tokens)
     if store_it:
         await store.insert_response(ctx.database, _row(final, conv, planned))
     return Body(content=_encode(final), tokens=planned.output_tokens)
@@ -393,7 +397,7 @@ async def _stored_even_if_left(
 
 
 async def _run_background(ctx: SyntheticContext, shell: Response, final: Response, conv: Conversation,
-                          cached: int, planned: Planned) -> None:
+                          seq: Sequence, planned: Planned) -> None:
     db = ctx.database
     try:
         await asyncio.sleep(0)  # let the queued answer go out first
@@ -401,8 +405,7 @@ async def _run_background(ctx: SyntheticContext, shell: Response, final: Respons
         if not await store.update_response(db, shell.id, status="in_progress", body=_encode(running),
                                            only_from=("queued",)):
             return  # deleted or cancelled meanwhile
-        if ctx.latency.enabled:
-            await ctx.latency.sleep_total(planned.output_tokens, conv.tokens, cached)
+        await ctx.engine.complete(seq, planned.output_tokens)
         row = _row(final, conv, planned)
         await store.update_response(db, shell.id, status=final.status, body=row.body, only_from=_RUNNING,
                                     history_text=row.history_text, history_tokens=row.history_tokens)

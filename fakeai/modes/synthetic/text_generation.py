@@ -34,6 +34,8 @@ async def create_text_generation(ctx: SyntheticContext, req: TextGenerationReque
             prompt_tokens=prompt_tokens, completion_tokens=completion, total_tokens=prompt_tokens + completion
         ),
     )
-    if ctx.latency.enabled:
-        await ctx.latency.sleep_total(completion, prompt_tokens, cached)
+    seq = ctx.engine.request(req.model, prompt_tokens, cached, completion_tokens=completion,
+                             finish_reason="length" if req.max_output_tokens and completion >= req.max_output_tokens
+                             else "stop", max_tokens=req.max_output_tokens)
+    await ctx.engine.complete(seq, completion)
     return Body(content=_encode(body), tokens=completion)

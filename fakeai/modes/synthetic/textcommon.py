@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 
 import msgspec
 import numpy as np
 
 from fakeai.errors import InvalidRequestError
-from fakeai.modes.base import StreamStats
+from fakeai.modes.engine import STEP
 from fakeai.modes.synthetic.context import SyntheticContext
-from fakeai.modes.synthetic.latency import Pacer
 from fakeai.modes.synthetic.prompt_cache import MIN_CACHED
 
-__all__ = ["new_id", "observe_prompt", "py_random", "stop_list", "enc_str", "emit", "SSE_PREFIX"]
+__all__ = ["new_id", "observe_prompt", "py_random", "stop_list", "enc_str", "paced_choices", "vllm_reason", "SSE_PREFIX"]
 
 SSE_PREFIX = b"data: "
 enc_str = msgspec.json.encode  # a str becomes its quoted, escaped JSON form
@@ -51,36 +51,35 @@ def observe_prompt(ctx: SyntheticContext, prompt_tokens: int, pieces_of, model: 
     return ctx.prompt_cache.observe(pieces_of(), namespace=model)
 
 
-async def emit(
-    first: list[bytes], sequences: list[list[bytes]], pacer: Pacer | None, stats: StreamStats
-) -> AsyncIterator[bytes]:
-    """Yield a stream's events on the latency model's clock.
+def paced_choices(first: list[bytes], sequences: list[list[bytes]]) -> Iterator[bytes | object]:
+    """The engine's view of n choices' events (see ``fakeai.modes.engine``): ``STEP`` marks each wait.
 
-    ``first`` goes out at time-to-first-token (the role events), together with each choice's first
-    token; then one inter-token latency per step. Each sequence is one choice's events, the last one
-    its finish event (sent right after its last token, no wait). With n > 1 the choices advance
+    ``first`` goes out at time to first token (the role events), together with each choice's first
+    token; then one decode step per token. Each sequence is one choice's events, the last one its
+    finish event (sent right after its last token, no wait). With n > 1 the choices advance
     together, one token each per step, as a batching server sends them.
     """
-    if pacer is not None:
-        await pacer.wait()
-    for event in first:
-        yield event
+    yield STEP
+    yield from first
     if len(sequences) == 1:  # the common case, without per-position bookkeeping
         seq = sequences[0]
         last = len(seq) - 1
-        for pos, event in enumerate(seq):
-            if pos < last:
-                if pacer is not None and pos:
-                    await pacer.wait()
-                stats.tokens += 1
-            yield event
+        if last > 0:
+            yield seq[0]
+            for event in islice(seq, 1, last):
+                yield STEP
+                yield event
+        yield seq[last]
         return
     longest = max(map(len, sequences))
     for pos in range(longest):
-        if pacer is not None and 0 < pos < longest - 1:
-            await pacer.wait()
+        if 0 < pos < longest - 1:
+            yield STEP
         for seq in sequences:
             if pos < len(seq):
-                if pos < len(seq) - 1:
-                    stats.tokens += 1
                 yield seq[pos]
+
+
+def vllm_reason(finish_reason: str) -> str:
+    """vLLM's finished_reason label for an OpenAI finish_reason (tool calls and filters end as stop)."""
+    return "length" if finish_reason == "length" else "stop"

@@ -1,0 +1,242 @@
+"""The engine clock on a virtual clock: an event loop whose time jumps to the next timer instead of
+sleeping, so the schedule is exact and the tests take no wall time (and assert no wall time)."""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+
+import pytest
+
+from fakeai.errors import RateLimitError
+from fakeai.metrics import Metrics
+from fakeai.modes.engine import STEP, Engine, EngineConfig
+from fakeai.modes.synthetic.textcommon import paced_choices
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    def __init__(self, loop: VirtualLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def select(self, timeout: float | None = None):  # noqa: ANN201
+        if timeout:  # nothing is ready before the next timer: jump there
+            self._loop.now += timeout
+        return super().select(0)
+
+
+class VirtualLoop(asyncio.SelectorEventLoop):
+    def __init__(self) -> None:
+        self.now = 1000.0
+        super().__init__(_VirtualSelector(self))
+
+    def time(self) -> float:
+        return self.now
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    loop = VirtualLoop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
+def tokens(n: int) -> list:
+    """An encoder: a head event at once, then n tokens (the first at TTFT, one per step after)."""
+    return list(paced_choices([b"role"], [[b"t%d" % i for i in range(n)] + [b"finish"]]))
+
+
+async def timed(engine: Engine, seq, events) -> list[tuple[float, bytes]]:  # noqa: ANN001
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    return [(round((loop.time() - start) * 1000, 3), e) async for e in engine.stream(seq, events)]
+
+
+def test_stream_cadence_ttft_then_one_step_per_token():
+    engine = Engine(EngineConfig(ttft_ms=200, itl_ms=20))
+
+    async def main():
+        return await timed(engine, engine.request("m", 10), tokens(5))
+
+    out = run(main())
+    assert [e for _, e in out] == [b"role", b"t0", b"t1", b"t2", b"t3", b"t4", b"finish"]
+    times = [t for t, _ in out]
+    assert times[:2] == [200.0, 200.0]  # role and first token at TTFT
+    assert times[2:6] == [220.0, 240.0, 260.0, 280.0]
+    assert times[6] == 280.0  # the finish event right after the last token
+    assert engine.running == 0 and engine.decoding == 0
+
+
+def test_one_timer_per_step_for_the_whole_batch():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10))
+    ticks = 0
+    original = engine._tick
+
+    def counting_tick() -> None:
+        nonlocal ticks
+        ticks += 1
+        original()
+
+    engine._tick = counting_tick  # type: ignore[method-assign]
+
+    async def main():
+        return await asyncio.gather(*(timed(engine, engine.request("m", 5), tokens(11)) for _ in range(50)))
+
+    outs = run(main())
+    assert all([t for t, _ in out][-1] == 200.0 for out in outs)  # 100 + 10 steps x 10 ms, every stream
+    assert ticks == 10  # not 50 x 10
+
+
+def test_prefill_cost_counts_uncached_prompt_tokens():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10, prefill_ms_per_token=0.5))
+
+    async def main():
+        cold = await timed(engine, engine.request("m", 1000), tokens(1))
+        warm = await timed(engine, engine.request("m", 1000, cached_tokens=800), tokens(1))
+        return cold[0][0], warm[0][0]
+
+    cold, warm = run(main())
+    assert cold == 100 + 1000 * 0.5
+    assert warm == pytest.approx(100 * (1 - 0.9 * 0.8) + 200 * 0.5)
+
+
+def test_admission_queue_is_fifo_and_ttft_includes_the_wait():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10, max_concurrency=2))
+    order: list[int] = []
+
+    async def one(i: int) -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        first = None
+        async for event in engine.stream(engine.request("m", 1), tokens(3)):
+            if first is None and event == b"t0":
+                first = loop.time() - start
+                order.append(i)
+        return round(first * 1000, 3)
+
+    async def main():
+        tasks = []
+        for i in range(6):
+            tasks.append(asyncio.create_task(one(i)))
+            await asyncio.sleep(0)  # arrive in order
+        return await asyncio.gather(*tasks)
+
+    ttfts = run(main())
+    assert order == [0, 1, 2, 3, 4, 5]
+    # Two run at once, each holding its slot for 100 ms prefill + 2 steps of 10 ms.
+    assert ttfts == [100.0, 100.0, 220.0, 220.0, 340.0, 340.0]
+    assert engine.running == 0 and not engine.waiting
+
+
+def test_full_queue_answers_429_with_retry_after():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10, max_concurrency=1, max_queue=2))
+
+    async def main():
+        async def drain(seq):  # noqa: ANN001
+            return [e async for e in engine.stream(seq, tokens(2))]
+
+        running = [asyncio.create_task(drain(engine.request("m", 1))) for _ in range(3)]
+        await asyncio.sleep(0.001)  # one runs, two wait
+        assert engine.running == 1 and len(engine.waiting) == 2
+        with pytest.raises(RateLimitError) as refused:
+            engine.request("m", 1)
+        await asyncio.gather(*running)
+        engine.request("m", 1)  # room again
+        return refused.value
+
+    err = run(main())
+    assert err.status_code == 429 and err.code == "rate_limit_exceeded"
+    assert int(err.headers["retry-after"]) >= 1
+    assert err.to_dict()["error"]["type"] == "rate_limit_error"
+
+
+def test_batch_slows_down_with_itl_per_seq():
+    engine = Engine(EngineConfig(itl_ms=10, itl_per_seq_ms=1))
+
+    async def main():
+        return await asyncio.gather(*(timed(engine, engine.request("m", 1), tokens(3)) for _ in range(10)))
+
+    outs = run(main())
+    gaps = {round(out[3][0] - out[2][0], 3) for out in outs}
+    assert gaps == {20.0}  # 10 ms + 1 ms x 10 running sequences
+
+
+def test_late_step_delays_everyone_and_never_bursts():
+    engine = Engine(EngineConfig(itl_ms=10))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        async def stall():  # the worker is busy for 35 ms at 15 ms: three steps are missed
+            await asyncio.sleep(0.015)
+            loop.now += 0.035
+
+        stalled = asyncio.create_task(stall())
+        outs = await asyncio.gather(*(timed(engine, engine.request("m", 1), tokens(8)) for _ in range(3)))
+        await stalled
+        return outs
+
+    for out in run(main()):
+        token_times = [t for t, e in out if e.startswith(b"t")]
+        gaps = [round(b - a, 3) for a, b in zip(token_times, token_times[1:])]
+        assert min(gaps) >= 10.0  # no catch-up: every gap at least one step
+        assert max(gaps) > 30.0  # the stall shows as one long gap, for every stream alike
+
+
+def test_whole_answer_rides_the_same_clock():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await engine.complete(engine.request("m", 1, completion_tokens=21), 21)
+        return round((loop.time() - start) * 1000, 3)
+
+    assert run(main()) == 100 + 20 * 10
+
+
+def test_jitter_repeats_with_a_seed():
+    def schedule(seed):  # noqa: ANN001, ANN202
+        engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10, jitter=0.3, seed=seed))
+
+        async def main():
+            return [t for t, _ in await timed(engine, engine.request("m", 1), tokens(10))]
+
+        return run(main())
+
+    assert schedule(7) == schedule(7)
+    assert schedule(7) != schedule(8)
+
+
+def test_client_leaving_frees_the_slot_and_counts_an_abort():
+    metrics = Metrics()
+    engine = Engine(EngineConfig(ttft_ms=50, itl_ms=10, max_concurrency=1), metrics)
+
+    async def main():
+        stream = engine.stream(engine.request("m", 3, completion_tokens=10), tokens(10))
+        got = [await stream.__anext__() for _ in range(4)]  # role, t0, t1, t2
+        await stream.aclose()
+        assert engine.running == 0
+        rest = [e async for e in engine.stream(engine.request("m", 3, completion_tokens=10), tokens(10))]
+        return got, rest
+
+    try:
+        got, rest = run(main())
+        assert got[-1] == b"t2" and rest[-1] == b"finish"
+        families = {f.name: f for f in metrics.collect()}
+        success = {s.labels["finished_reason"]: s.value for s in families["vllm:request_success"].samples}
+        assert success == {"abort": 1.0, "stop": 1.0}
+        generated = sum(s.value for s in families["vllm:generation_tokens"].samples)
+        assert generated == 3 + 10  # what the leaver was sent, plus a whole answer
+    finally:
+        metrics.close()
+
+
+def test_events_before_the_first_step_go_out_at_once():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10))
+
+    async def main():
+        return await timed(engine, engine.request("m", 1), [b"created", STEP, b"delta", STEP, b"delta2", b"done"])
+
+    assert run(main()) == [(0.0, b"created"), (100.0, b"delta"), (110.0, b"delta2"), (110.0, b"done")]
