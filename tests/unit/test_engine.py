@@ -226,7 +226,7 @@ def test_client_leaving_frees_the_slot_and_counts_an_abort():
         assert got[-1] == b"t2" and rest[-1] == b"finish"
         families = {f.name: f for f in metrics.collect()}
         success = {s.labels["finished_reason"]: s.value for s in families["vllm:request_success"].samples}
-        assert success == {"abort": 1.0, "stop": 1.0}
+        assert success == {"abort": 1.0, "stop": 1.0, "length": 0.0, "error": 0.0}  # every reason shown
         generated = sum(s.value for s in families["vllm:generation_tokens"].samples)
         assert generated == 3 + 10  # what the leaver was sent, plus a whole answer
     finally:

@@ -1,0 +1,85 @@
+"""The engine clock under load, timed from outside by the Go stream-timing client (issue 14).
+
+    python bench/engine_timing.py                      # 50/200/500/800 clients, all at once and steady state
+    python bench/engine_timing.py --levels 200 --modes burst
+    python bench/engine_timing.py --max-concurrency 64 --levels 32,64,128,256 --modes burst   # the queue's TTFT curve
+
+One FakeAI worker at --ttft-ms 200 --itl-ms 20 (change with --ttft-ms/--itl-ms), 40-token streams. Prints one
+line per run: TTFT p50/p90, ITL p50/p90, share of tokens arriving in bursts (gaps under 0.05 ms), streams
+finished against the ideal (steady state: clients x measured seconds / ideal stream time), and writes
+bench/results/engine_timing.json. Builds the client from ../shared/tools/stream-timing with `go build` into a
+temporary folder (needs Debian's golang-go). Everything runs on 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
+
+TOOL = ROOT.parent / "shared" / "tools" / "stream-timing"
+TOKENS = 40
+
+
+def build_tool(out_dir: Path) -> Path:
+    if shutil.which("go") is None:
+        sys.exit("go is missing: apt-get install -y golang-go")
+    if not TOOL.is_dir():
+        sys.exit(f"stream-timing not found at {TOOL}")
+    binary = out_dir / "stream-timing"
+    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=TOOL, check=True)
+    return binary
+
+
+def run_tool(binary: Path, url: str, clients: int, steady: bool, duration: int, warmup: int) -> dict:
+    cmd = [str(binary), "-url", url, "-c", str(clients), "-tokens", str(TOKENS)]
+    if steady:
+        cmd += ["-duration", str(duration), "-warmup", str(warmup)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + warmup + 120, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--levels", default="50,200,500,800")
+    ap.add_argument("--modes", default="burst,steady", help="burst (all at once), steady (-duration/-warmup)")
+    ap.add_argument("--ttft-ms", type=float, default=200)
+    ap.add_argument("--itl-ms", type=float, default=20)
+    ap.add_argument("--max-concurrency", type=int, default=0)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    args = ap.parse_args()
+    flags = ["--ttft-ms", str(args.ttft_ms), "--itl-ms", str(args.itl_ms), "--log-level", "warning"]
+    if args.max_concurrency:
+        flags += ["--max-concurrency", str(args.max_concurrency)]
+    ideal = (args.ttft_ms + args.itl_ms * (TOKENS - 1)) / 1000
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        binary = build_tool(Path(tmp))
+        with ServerProcess(*flags, db=str(Path(tmp) / "bench.db")) as server:
+            for mode in args.modes.split(","):
+                for clients in map(int, args.levels.split(",")):
+                    r = run_tool(binary, server.root_url, clients, mode == "steady", args.duration, args.warmup)
+                    gaps = max(r.get("streams_ok", 0) * (TOKENS - 1), 1)
+                    row = {"mode": mode, "clients": clients, "max_concurrency": args.max_concurrency, **r,
+                           "burst_share": round(r.get("zero_gaps", 0) / gaps, 4)}
+                    if mode == "steady":
+                        row["ideal_streams"] = round(clients * (args.duration - args.warmup) / ideal)
+                    results.append(row)
+                    print(json.dumps(row), flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "engine_timing.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
