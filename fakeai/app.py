@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from threadpoolctl import threadpool_limits
 from litestar.config.app import ExperimentalFeatures  # noqa: F401 - kept for readers looking for knobs
-from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakeai import __version__
 from fakeai.api import ROOT_HANDLERS, v1_router
 from fakeai.api.errors import EXCEPTION_HANDLERS
+from fakeai.api.openapi import openapi_config
 from fakeai.providers import ANTHROPIC_PATH
 from fakeai.runtime import Runtime
 from fakeai.settings import Settings
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=max(settings.max_body_bytes, settings.max_file_bytes) + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="FakeAI", version=__version__, path="/docs"),
+        openapi_config=openapi_config("FakeAI", __version__),
         logging_config=None,
         debug=False,
     )

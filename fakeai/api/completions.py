@@ -5,15 +5,27 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, post
 
+from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
 from fakeai.modes.synthetic import completions as synthetic
-from fakeai.schemas.completions import CompletionRequest
+from fakeai.schemas.completions import Completion, CompletionRequest
 
 __all__ = ["create_completion"]
 
 _DECODER = msgspec.json.Decoder(CompletionRequest)
 
 
-@post("/completions", status_code=200)
+@post(
+    "/completions",
+    status_code=200,
+    **documented(
+        "Completions",
+        "Create a completion (legacy)",
+        body=CompletionRequest,
+        example=CompletionRequest(model="gpt-3.5-turbo-instruct", prompt="Say this is a test", max_tokens=16),
+        ok=Completion,
+        stream="`text_completion` objects, then `data: [DONE]`.",
+    ),
+)
 async def create_completion(request: Request) -> Response:
     return await answer_json(request, _DECODER, synthetic.create_completion)

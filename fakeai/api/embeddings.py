@@ -5,15 +5,26 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, post
 
+from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
 from fakeai.modes.synthetic import embeddings as synthetic
-from fakeai.schemas.embeddings import EmbeddingRequest
+from fakeai.schemas.embeddings import EmbeddingList, EmbeddingRequest
 
 __all__ = ["create_embeddings"]
 
 _DECODER = msgspec.json.Decoder(EmbeddingRequest)
 
 
-@post("/embeddings", status_code=200)
+@post(
+    "/embeddings",
+    status_code=200,
+    **documented(
+        "Embeddings",
+        "Create embeddings",
+        body=EmbeddingRequest,
+        example=EmbeddingRequest(model="text-embedding-3-small", input="The food was delicious."),
+        ok=EmbeddingList,
+    ),
+)
 async def create_embeddings(request: Request) -> Response:
     return await answer_json(request, _DECODER, synthetic.create_embeddings)

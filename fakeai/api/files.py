@@ -9,10 +9,12 @@ from __future__ import annotations
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 
+from fakeai.api.openapi import documented
 from fakeai.api.replies import answer
 from fakeai.modes.base import Exchange, Reply
 from fakeai.modes.synthetic import SyntheticContext
 from fakeai.modes.synthetic import files as synthetic
+from fakeai.schemas.files import FileDeleted, FileList, FileListQuery, FileObject, FileUploadForm
 
 __all__ = ["create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
 
@@ -43,7 +45,18 @@ async def _upload(request: Request) -> synthetic.Upload:
     )
 
 
-@post("/files", status_code=200)
+@post(
+    "/files",
+    status_code=200,
+    **documented(
+        "Files",
+        "Upload a file",
+        form=FileUploadForm,
+        example={"purpose": "user_data"},
+        ok=FileObject,
+        errors=("415",),
+    ),
+)
 async def create_file(request: Request) -> Response:
     # The form is parsed only when synthesizing, from the body read_exchange already read.
     async def create(ctx: SyntheticContext, _: Exchange) -> Reply:
@@ -52,7 +65,7 @@ async def create_file(request: Request) -> Response:
     return await answer(request, create)
 
 
-@get("/files")
+@get("/files", **documented("Files", "List files", query=FileListQuery, ok=FileList))
 async def list_files(request: Request) -> Response:
     q = request.query_params
     return await answer(
@@ -63,17 +76,19 @@ async def list_files(request: Request) -> Response:
     )
 
 
-@get("/files/{file_id:str}")
+@get("/files/{file_id:str}", **documented("Files", "Retrieve a file", ok=FileObject))
 async def retrieve_file(request: Request, file_id: str) -> Response:
     return await answer(request, lambda ctx, _: synthetic.retrieve_file(ctx, file_id))
 
 
-@get("/files/{file_id:str}/content")
+@get(
+    "/files/{file_id:str}/content", **documented("Files", "Retrieve a file's content", ok_media="application/octet-stream")
+)
 async def file_content(request: Request, file_id: str) -> Response:
     return await answer(request, lambda ctx, _: synthetic.file_content(ctx, file_id))
 
 
-@delete("/files/{file_id:str}", status_code=200)
+@delete("/files/{file_id:str}", status_code=200, **documented("Files", "Delete a file", ok=FileDeleted))
 async def delete_file(request: Request, file_id: str) -> Response:
     return await answer(request, lambda ctx, _: synthetic.delete_file(ctx, file_id))
 

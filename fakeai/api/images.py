@@ -13,17 +13,29 @@ import msgspec
 from litestar import Request, Response, delete, get, post
 
 from fakeai.api.auth import require_api_key
+from fakeai.api.openapi import documented
 from fakeai.api.replies import answer, runtime_of, to_response
 from fakeai.modes.synthetic import images as synthetic
 from fakeai.schemas import decode_json
-from fakeai.schemas.images import ImageGenerateRequest
+from fakeai.schemas.images import ImageDeleted, ImageGenerateRequest, ImagesResponse
 
 __all__ = ["V1_HANDLERS", "ROOT_HANDLERS"]
 
 _DECODER = msgspec.json.Decoder(ImageGenerateRequest)
 
 
-@post("/images/generations", status_code=200)
+@post(
+    "/images/generations",
+    status_code=200,
+    **documented(
+        "Images",
+        "Generate images",
+        body=ImageGenerateRequest,
+        example=ImageGenerateRequest(model="gpt-image-1", prompt="A cute baby sea otter", size="256x256"),
+        ok=ImagesResponse,
+        stream="`image_generation.partial_image` events, then `image_generation.completed`.",
+    ),
+)
 async def generate_images(request: Request) -> Response:
     # The exchange's base URL (the host the client used) is where the picture URLs will point.
     return await answer(
@@ -35,13 +47,21 @@ async def generate_images(request: Request) -> Response:
     )
 
 
-@get("/v1/images/files/{name:str}")
+@get(
+    "/v1/images/files/{name:str}",
+    **documented("Images", "Get a generated picture (no key: the id is the capability)", ok_media="image/*", security=()),
+)
 async def get_image_file(request: Request, name: str) -> Response:
     reply = await synthetic.get_image_file(runtime_of(request).synthetic, name)
     return to_response(request, reply)
 
 
-@delete("/v1/images/files/{name:str}", status_code=200, guards=[require_api_key])
+@delete(
+    "/v1/images/files/{name:str}",
+    status_code=200,
+    guards=[require_api_key],
+    **documented("Images", "Delete a generated picture", ok=ImageDeleted),
+)
 async def delete_image_file(request: Request, name: str) -> Response:
     reply = await synthetic.delete_image_file(runtime_of(request).synthetic, name)
     return to_response(request, reply)

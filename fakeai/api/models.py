@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 
+from fakeai.api.openapi import documented
 from fakeai.api.replies import answer
 from fakeai.modes.synthetic import anthropic_models
 from fakeai.modes.synthetic import models as synthetic
+from fakeai.schemas.models import Model, ModelList
 
 __all__ = ["list_models", "retrieve_model"]
 
 
-@get("/models")
+@get("/models", **documented("Models", "List models", ok=ModelList))
 async def list_models(request: Request) -> Response:
     if request.scope["fakeai_anthropic"]:
         query = dict(request.query_params)
@@ -20,7 +22,7 @@ async def list_models(request: Request) -> Response:
     return await answer(request, lambda ctx, _: synthetic.list_models(ctx))
 
 
-@get("/models/{model_id:path}")
+@get("/models/{model_id:path}", **documented("Models", "Retrieve a model", ok=Model))
 async def retrieve_model(request: Request, model_id: str) -> Response:
     model_id = model_id.lstrip("/")
     if request.scope["fakeai_anthropic"]:

@@ -5,15 +5,26 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, post
 
+from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
 from fakeai.modes.synthetic import text_generation as synthetic
-from fakeai.schemas.text_generation import TextGenerationRequest
+from fakeai.schemas.text_generation import TextGenerationRequest, TextGenerationResponse
 
 __all__ = ["create_text_generation"]
 
 _DECODER = msgspec.json.Decoder(TextGenerationRequest)
 
 
-@post("/text/generation", status_code=200)
+@post(
+    "/text/generation",
+    status_code=200,
+    **documented(
+        "Completions",
+        "Generate text (Azure style)",
+        body=TextGenerationRequest,
+        example=TextGenerationRequest(model="gpt-4o-mini", input="Write a haiku about testing."),
+        ok=TextGenerationResponse,
+    ),
+)
 async def create_text_generation(request: Request) -> Response:
     return await answer_json(request, _DECODER, synthetic.create_text_generation)

@@ -14,6 +14,7 @@ __all__ = [
     "Image",
     "ImageGenCompletedEvent",
     "ImageGenPartialImageEvent",
+    "ImageDeleted",
     "ImageGenerateRequest",
     "ImageUsage",
     "ImagesResponse",
@@ -81,3 +82,9 @@ class ImageGenCompletedEvent(msgspec.Struct, kw_only=True, tag_field="type", tag
     quality: str
     size: str
     usage: ImageUsage
+
+
+class ImageDeleted(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "image"
+    deleted: bool = True

@@ -20,11 +20,13 @@ __all__ = [
     "FunctionCallOutputInput",
     "FunctionTool",
     "InputMessage",
+    "InputItemsQuery",
     "ItemList",
     "OutputMessage",
     "OutputText",
     "ReasoningItem",
     "Response",
+    "ResponseCancelRequest",
     "ResponseCreateRequest",
     "ResponseDeleted",
     "ResponseUsage",
@@ -97,6 +99,10 @@ class ResponseCreateRequest(msgspec.Struct, kw_only=True):
     safety_identifier: str | None = None
     include: list[str] | None = None
     seed: int | None = None  # not an OpenAI field: makes answers reproducible, as in chat
+
+
+class ResponseCancelRequest(msgspec.Struct):
+    """``POST /v1/responses/{id}/cancel`` takes no fields (OpenAI's SDK sends no body); a body is ignored."""
 
 
 class FunctionTool(msgspec.Struct, kw_only=True, omit_defaults=False):
@@ -243,3 +249,11 @@ class ItemList(msgspec.Struct, kw_only=True, omit_defaults=False):
     has_more: bool
     first_id: str | None
     last_id: str | None
+
+
+class InputItemsQuery(msgspec.Struct, kw_only=True):
+    """The query string of ``GET /v1/responses/{id}/input_items``."""
+
+    limit: Annotated[int, Meta(ge=1, le=100)] | None = None
+    after: str | None = None
+    order: Literal["asc", "desc"] | None = None

@@ -20,14 +20,20 @@ from fakeai.errors import InvalidRequestError, NotFoundError, PayloadTooLargeErr
 from fakeai.modes.base import Body
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.schemas import encode_json
-from fakeai.schemas.files import FILE_PURPOSES, FileDeleted, FileList, FileObject
+from fakeai.schemas.files import (
+    FILE_LIST_LIMIT_MAX as LIST_LIMIT_MAX,
+    FILE_PURPOSES,
+    FILE_TTL_MAX as MAX_TTL,
+    FILE_TTL_MIN as MIN_TTL,
+    FileDeleted,
+    FileList,
+    FileObject,
+)
 from fakeai.store import files as store
 
 __all__ = ["Upload", "check_jsonl", "create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
 
 BATCH_DEFAULT_TTL = 30 * 24 * 3600  # OpenAI: batch input files expire after 30 days unless told otherwise
-MIN_TTL, MAX_TTL = 3600, 30 * 24 * 3600
-LIST_LIMIT_MAX = 10_000
 _THREAD_ABOVE = 1 << 20  # validate bigger uploads off the event loop
 _EXTRA_TYPES = {".jsonl": "application/jsonl", ".jsonlines": "application/jsonl", ".md": "text/markdown"}
 _GENERIC_TYPES = {"", "application/octet-stream", "text/plain"}

@@ -33,6 +33,7 @@ from fakeai.modes.synthetic.tokenizer import count_tokens
 from fakeai.schemas import encode_json
 from fakeai.schemas.images import (
     Image,
+    ImageDeleted,
     ImageGenCompletedEvent,
     ImageGenerateRequest,
     ImageGenPartialImageEvent,
@@ -287,4 +288,4 @@ async def delete_image_file(ctx: SyntheticContext, name: str) -> Body:
     image_id = _image_id(name)
     if not await delete_image(ctx.database, image_id, int(time.time())):
         raise NotFoundError(f"No image found with id '{image_id}'.", param="image_id")
-    return Body(content=encode_json({"id": image_id, "object": "image", "deleted": True}))
+    return Body(content=encode_json(ImageDeleted(id=image_id)))
