@@ -52,7 +52,7 @@ async def _upload(request: Request) -> synthetic.Upload:
         "Files",
         "Upload a file",
         form=FileUploadForm,
-        example={"purpose": "user_data"},
+        example={"file": "Hello, FakeAI!", "purpose": "user_data"},
         ok=FileObject,
         errors=("415",),
     ),
@@ -81,9 +81,7 @@ async def retrieve_file(request: Request, file_id: str) -> Response:
     return await answer(request, lambda ctx, _: synthetic.retrieve_file(ctx, file_id))
 
 
-@get(
-    "/files/{file_id:str}/content", **documented("Files", "Retrieve a file's content", ok_media="application/octet-stream")
-)
+@get("/files/{file_id:str}/content", **documented("Files", "Retrieve a file's content", ok_media="*/*"))
 async def file_content(request: Request, file_id: str) -> Response:
     return await answer(request, lambda ctx, _: synthetic.file_content(ctx, file_id))
 

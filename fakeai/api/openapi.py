@@ -31,6 +31,7 @@ from litestar.openapi.spec import Components, OpenAPI, Operation, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from fakeai.schemas.errors import ErrorResponse
+from fakeai.schemas.events import ServerSentEvent
 
 __all__ = ["SECURITY_SCHEMES", "Doc", "SwaggerUI", "documented", "openapi_config"]
 
@@ -77,7 +78,8 @@ class Doc:
     errors: tuple[str, ...] = ()  # statuses documented besides those implied (see _error_statuses)
 
     def types(self) -> list[Any]:
-        return [t for t in (self.body, self.form, self.query, self.ok, self.error) if t is not None]
+        stream = ServerSentEvent if self.stream else None
+        return [t for t in (self.body, self.form, self.query, self.ok, stream, self.error) if t is not None]
 
 
 _DOCS: list[Doc] = []  # every declared operation, filled at import time by the api modules
@@ -126,9 +128,9 @@ def _responses(doc: Doc) -> dict[str, Any]:
     if doc.ok_text:
         content["text/plain"] = {"schema": {"type": "string", "description": doc.ok_text}}
     if doc.stream:
-        content["text/event-stream"] = {
-            "schema": {"type": "string", "description": f"Server-sent events (`stream: true`): {doc.stream}"}
-        }
+        # The schema of one event (as schemathesis and OpenAPI 3.2's itemSchema read it).
+        event = {**schemas[ServerSentEvent], "description": f"With `stream: true`, server-sent events: {doc.stream}"}
+        content["text/event-stream"] = {"schema": event}
     error = {"application/json": _json(schemas[doc.error])}
     answers: dict[str, Any] = {"200": {"description": "Success.", "content": content}}
     for status in _error_statuses(doc):
