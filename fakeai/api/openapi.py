@@ -33,7 +33,7 @@ from litestar.static_files import create_static_files_router
 from fakeai.schemas.errors import ErrorResponse
 from fakeai.schemas.events import ServerSentEvent
 
-__all__ = ["SECURITY_SCHEMES", "Doc", "SwaggerUI", "documented", "openapi_config"]
+__all__ = ["ANTHROPIC_SECURITY", "OPENAI_SECURITY", "SECURITY_SCHEMES", "Doc", "SwaggerUI", "documented", "openapi_config"]
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 
@@ -44,16 +44,20 @@ SECURITY_SCHEMES = {
     "azureApiKey": SecurityScheme(
         type="apiKey", name="api-key", security_scheme_in="header", description="Azure-style `api-key: KEY`."
     ),
+    "anthropicApiKey": SecurityScheme(
+        type="apiKey", name="x-api-key", security_scheme_in="header", description="Anthropic-style `x-api-key: KEY`."
+    ),
 }
 OPENAI_SECURITY = ("bearerAuth", "azureApiKey")  # either header is accepted
+ANTHROPIC_SECURITY = ("anthropicApiKey", "bearerAuth")
 
 # What each declared error status means; "default" covers the rest (405, 429, 5xx, an upstream's).
 ERROR_DESCRIPTIONS = {
     "400": "Malformed JSON, or a field that fails validation (`param` names it).",
     "401": "Missing or wrong API key.",
     "404": "Unknown model or resource, or (replay mode) no cassette for this request.",
-    "415": "Not a multipart/form-data body.",
     "413": "Body larger than `--max-body-bytes` (or `--max-file-bytes` for uploads).",
+    "415": "Not a multipart/form-data body.",
     "default": "Any other error: 405, 429, 5xx; in record mode the upstream's own answer, 502 or 504.",
 }
 

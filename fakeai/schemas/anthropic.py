@@ -14,6 +14,8 @@ import msgspec
 from msgspec import Meta
 
 __all__ = [
+    "AnthropicError",
+    "AnthropicErrorDetail",
     "AnthropicModel",
     "AnthropicModelList",
     "CountTokensRequest",
@@ -251,3 +253,17 @@ class AnthropicModelList(msgspec.Struct, kw_only=True):
     has_more: bool
     first_id: str | None
     last_id: str | None
+
+
+class AnthropicErrorDetail(msgspec.Struct, kw_only=True):
+    type: str  # invalid_request_error | authentication_error | not_found_error | api_error | ...
+    message: str
+
+
+class AnthropicError(msgspec.Struct, kw_only=True):
+    """Anthropic's error body (``fakeai.providers.render_anthropic_error`` builds it); described here
+    for the OpenAPI document."""
+
+    type: str = "error"
+    error: AnthropicErrorDetail
+    request_id: str | None = None

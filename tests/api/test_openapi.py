@@ -59,7 +59,8 @@ def test_every_operation_documents_its_answer_and_openai_shaped_errors(document)
     for method, path, op in operations(document):
         answers = op["responses"]
         assert answers["200"]["content"], (method, path)
-        assert answers["default"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+        shape = "/AnthropicError" if path.startswith("/v1/messages") else "/ErrorResponse"  # each provider's own
+        assert answers["default"]["content"]["application/json"]["schema"]["$ref"].endswith(shape), path
         if method == "post":
             assert "400" in answers and "413" in answers, (method, path)
         if op.get("security"):
@@ -67,7 +68,7 @@ def test_every_operation_documents_its_answer_and_openai_shaped_errors(document)
 
 
 def test_streaming_answers_are_documented_as_server_sent_events(document):
-    for path in ("/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/images/generations"):
+    for path in ("/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/images/generations", "/v1/messages"):
         content = document["paths"][path]["post"]["responses"]["200"]["content"]
         assert set(content) == {"application/json", "text/event-stream"}, path
         assert content["text/event-stream"]["schema"]["$ref"].endswith("/ServerSentEvent")
