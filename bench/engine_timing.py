@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
 
-TOOL = ROOT.parent / "shared" / "tools" / "stream-timing"
+# ../shared/tools/stream-timing beside the clone (or beside the folder of worktrees); STREAM_TIMING_DIR overrides.
+TOOL = Path(os.environ.get("STREAM_TIMING_DIR") or next(
+    (p / "shared" / "tools" / "stream-timing" for p in (ROOT.parent, ROOT.parent.parent)
+     if (p / "shared" / "tools" / "stream-timing").is_dir()), ROOT.parent / "shared" / "tools" / "stream-timing"))
 TOKENS = 40
 
 
