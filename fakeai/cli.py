@@ -19,7 +19,7 @@ from fakeai import __version__
 from fakeai.cassettes.cli import cassettes
 from fakeai.cli_support import DB_HELP, CLIError, load_settings, option_help
 from fakeai.run_dir import RunDir
-from fakeai.settings import OPTIONS, Mode, Settings
+from fakeai.settings import OPTIONS, Mode, Settings, masked_url
 
 __all__ = ["main", "cli"]
 
@@ -81,7 +81,7 @@ def serve(**explicit: object) -> None:
     export_settings(settings)
     click.echo(
         f"FakeAI {__version__} ({settings.mode.value} mode) on http://{settings.host}:{settings.port}/v1 "
-        f"db={settings.db} workers={settings.workers}",
+        f"db={masked_url(settings.db)} workers={settings.workers}",
         err=True,
     )
     # uvicorn re-raises the SIGTERM/SIGINT that stopped it once it has shut down, which would end
@@ -122,13 +122,37 @@ def _prepare_database(settings: Settings, run_dir: RunDir) -> Settings:
         settings = msgspec.structs.replace(settings, db=str(run_dir.path / "cassettes.db"))
     try:
         upgrade_database(settings.db_url)
+        if settings.mode is Mode.REPLAY:
+            _rewind_episodes(settings.db_url)  # once for all the workers, before they start
     except Exception as exc:  # noqa: BLE001 - a person gets the reason, not a traceback
-        raise CLIError(f"cannot prepare database {settings.db!r}: {exc}") from None
+        raise CLIError(f"cannot prepare database {masked_url(settings.db)}: {_one_line(exc)}") from None
     if settings.cassettes:
         from fakeai.cassettes.directory import load_directory
 
         load_directory(settings, settings.cassettes)
     return settings
+
+
+def _rewind_episodes(url: str) -> None:
+    import asyncio
+
+    from fakeai.store import Database
+    from fakeai.store import cassettes as store
+
+    async def rewind() -> None:
+        db = Database(url, pool_size=1, max_overflow=0)
+        try:
+            await store.reset_cursors(db)
+        finally:
+            store.close(db)
+            await db.dispose()
+
+    asyncio.run(rewind())
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return masked_url(lines[0]) if lines else type(exc).__name__
 
 
 def _exit_on_signal(run_dir: RunDir, signum: int, _frame: object) -> None:
@@ -169,9 +193,9 @@ def db_upgrade(db_path: str | None, revision: str) -> None:
     settings = load_settings({"db": db_path})
     try:
         upgrade_database(settings.db_url, revision)
-        click.echo(f"{settings.db}: at revision {current_revision(settings.db_url)}")
+        click.echo(f"{masked_url(settings.db)}: at revision {current_revision(settings.db_url)}")
     except Exception as exc:  # noqa: BLE001
-        raise CLIError(f"cannot upgrade {settings.db!r}: {exc}") from None
+        raise CLIError(f"cannot upgrade {masked_url(settings.db)}: {_one_line(exc)}") from None
 
 
 @db.command("current")
@@ -184,7 +208,7 @@ def db_current(db_path: str | None) -> None:
     try:
         click.echo(current_revision(settings.db_url) or "empty (never migrated)")
     except Exception as exc:  # noqa: BLE001
-        raise CLIError(f"cannot read {settings.db!r}: {exc}") from None
+        raise CLIError(f"cannot read {masked_url(settings.db)}: {_one_line(exc)}") from None
 
 
 cli.add_command(cassettes)

@@ -16,6 +16,7 @@ status, ``type`` and ``code`` of an error are decided here, once::
     ├── ConflictError                409 invalid_request_error
     ├── RateLimitError               429 rate_limit_error        rate_limit_exceeded (retry-after header)
     ├── NotImplementedYetError       501 server_error            not_implemented
+    ├── StoreUnavailableError        503 server_error            database_unavailable (retry-after)
     └── UpstreamError                502 upstream_error          bad_gateway
         └── UpstreamTimeoutError     504 upstream_error          gateway_timeout
 """
@@ -38,6 +39,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "StoreUnavailableError",
     "UpstreamError",
     "UpstreamTimeoutError",
 ]
@@ -157,3 +159,17 @@ class UpstreamError(FakeAIError):
 class UpstreamTimeoutError(UpstreamError):
     status_code = 504
     default_code = "gateway_timeout"
+
+
+class StoreUnavailableError(FakeAIError):
+    """The database cannot be reached (refused, restarting, out of connections): retry shortly."""
+
+    status_code = 503
+    error_type = "server_error"
+    default_code = "database_unavailable"
+    retry_after_seconds = 1
+
+    def __init__(self, message: str = "The database is unavailable; retry shortly.", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("retry-after", str(self.retry_after_seconds))
+        self.headers.setdefault("x-should-retry", "true")

@@ -21,7 +21,8 @@ class Runtime:
         # Every worker writes its metrics here and any worker reads them all (see fakeai/metrics.py).
         self.metrics = Metrics(self.run_dir.sub("metrics"))
         self.accepted_keys = settings.accepted_keys
-        self.db = Database(settings.db_url)
+        # One pool per worker process: --db-pool-size connections kept, --db-max-overflow more under a burst.
+        self.db = Database(settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         self.synthetic = SyntheticContext(settings, self.db, self.metrics)
         self.dispatcher = Dispatcher(settings, self.db, self.metrics)
 
@@ -29,6 +30,8 @@ class Runtime:
         # Upgrading is idempotent; with several workers the CLI already did it before forking.
         await asyncio.to_thread(upgrade_database, self.settings.db_url)
         await self.dispatcher.start()
+        if self.run_dir.owned:  # an app of its own (not a worker of `fakeai serve`, which rewinds once)
+            await self.dispatcher.rewind()
 
     async def stop(self) -> None:
         await self.synthetic.tasks.settle()  # background responses finish before the database closes

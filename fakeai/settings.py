@@ -10,19 +10,40 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-__all__ = ["DEFAULT_API_KEYS", "DEFAULT_DB", "Mode", "OPTIONS", "OnMiss", "Option", "STATE_DIR", "Settings", "SettingsError"]
+__all__ = [
+    "DEFAULT_API_KEYS",
+    "DEFAULT_DB",
+    "Mode",
+    "OPTIONS",
+    "STATE_DIR",
+    "OnMiss",
+    "Option",
+    "Settings",
+    "SettingsError",
+    "masked_url",
+]
 
 DEFAULT_API_KEYS = ("sk-fakeai-1234567890abcdef", "sk-test-abcdefghijklmnop")
 # Local state lives in a directory of its own (which ignores itself in git), never beside the exported
 # cassette files (cassettes/) that are meant to be committed.
 STATE_DIR = ".fakeai"
 DEFAULT_DB = f"{STATE_DIR}/fakeai.db"
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^/\s]*@")
+
+
+def masked_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***`` (for every message
+    and log line that names a database or upstream); anything else is returned as it is."""
+    return _URL_PASSWORD.sub(r"\g<head>:***@", url)
 
 
 class SettingsError(ValueError):
@@ -75,6 +96,8 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH|URL",
     ),
     Option("workers", "int", 1, "Number of uvicorn worker processes."),
+    Option("db_pool_size", "int", 5, "PostgreSQL connections each worker process keeps open."),
+    Option("db_max_overflow", "int", 10, "Extra PostgreSQL connections each worker may open under a burst."),
     Option("require_api_key", "bool", True, "Require 'Authorization: Bearer KEY' on /v1 endpoints."),
     Option("api_keys", "list", (), "Extra accepted API keys, comma-separated (added to the defaults)."),
     Option("strict_models", "bool", False, "Answer 404 model_not_found for models not in the catalogue."),
@@ -184,6 +207,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mode: Mode = Mode.SYNTHETIC
     db: str = DEFAULT_DB
     workers: int = 1
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
     require_api_key: bool = True
     api_keys: tuple[str, ...] = ()
     strict_models: bool = False
@@ -261,6 +286,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"--port must be between 1 and 65535, got {self.port}")
         if self.workers < 1:
             raise SettingsError(f"--workers must be at least 1, got {self.workers}")
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise SettingsError("--db-pool-size must be at least 1 and --db-max-overflow not negative")
         for name in ("ttft_ms", "itl_ms", "latency_jitter", "replay_speed", "prefill_ms_per_token",
                      "max_concurrency", "max_queue", "itl_per_seq_ms"):
             if getattr(self, name) < 0:

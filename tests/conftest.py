@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 from fakeai.app import create_app
 from fakeai.settings import DEFAULT_API_KEYS, Settings
 from fakeai.cassettes.server_process import ServerProcess
+from tests.databases import BACKENDS, database_url
 
 API_KEY = DEFAULT_API_KEYS[0]
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -65,3 +66,10 @@ def live_server(tmp_path_factory) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="session")
 def client(live_server):  # noqa: ANN201 - openai.OpenAI
     return live_server.client()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty database URL: once an SQLite file, once a PostgreSQL database of its own."""
+    with database_url(request.param, tmp_path) as url:
+        yield url

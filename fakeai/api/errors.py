@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from fakeai.api.replies import endpoint_of, runtime_of
-from fakeai.errors import FakeAIError
+from fakeai.errors import FakeAIError, StoreUnavailableError
 from fakeai.providers import render_anthropic_error
 from fakeai.schemas import encode_json
 
@@ -81,6 +81,12 @@ def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
+    from fakeai.store.engine import is_unavailable  # loaded with the store anyway
+
+    if is_unavailable(exc):
+        # The database is down or restarting: a retryable 503 (the SDKs retry on it), not a bug.
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, _one_line(exc))
+        return _domain_error(request, StoreUnavailableError())
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     body = {
         "error": {
@@ -94,3 +100,8 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {FakeAIError: _domain_error, HTTPException: _http_error, Exception: _unexpected}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

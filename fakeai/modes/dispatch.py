@@ -150,6 +150,11 @@ class Dispatcher:
 
             self.replayer = Replayer(self.db, speed=settings.replay_speed)  # type: ignore[arg-type]
 
+    async def rewind(self) -> None:
+        """Replay every stateful sequence from its first episode again (a replay server starting)."""
+        if self.replayer is not None:
+            await self.replayer.rewind()
+
     async def stop(self) -> None:
         """Close what ``start`` opened (and write replay's pending hit counts)."""
         if self.replayer is not None:

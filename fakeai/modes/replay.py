@@ -1,12 +1,18 @@
 """Replay mode: answer from cassettes, byte for byte, never touching the network.
 
 Lookups are one indexed query, and the decoded episodes of recently used keys are kept in an
-in-process LRU so a hot replay never pays the database round trip. Replay's bookkeeping (hits,
-last_used_at) is batched in memory and written every few seconds and at shutdown, so answering
-never waits for a write.
+in-process LRU so a hot replay rarely pays the database round trip. Entries live at most
+``CACHE_SECONDS``: a cassette deleted through another process (``fakeai cassettes delete``, another
+replica) is served by this worker for at most that long, and an episode added elsewhere to a cached
+key is seen within it. Misses are never cached, so a key recorded anywhere is replayed at once.
+Replay's bookkeeping (hits, last_used_at) is batched in memory and written every few seconds and at
+shutdown, so answering never waits for a write.
 
-Episodes: the n-th time a worker sees a key it serves episode n, then keeps serving the last one.
-The cursor is per key and per worker process (in memory; a restart starts again at episode 0).
+Episodes: the n-th replay of a key serves episode n, then the last one keeps being served. The
+cursor lives in the database (``episode_cursors``), advanced by one atomic statement per replay of a
+key that has several episodes, so a stateful sequence (upload, list, delete, list) replays in order
+whichever worker or replica each request lands on. Keys with one episode (nearly all) cost no write.
+A replay server rewinds every cursor when it starts.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ log = logging.getLogger("fakeai.replay")
 
 CACHE_KEYS = 4096  # decoded keys kept per worker
 CACHE_BYTES = 256 * 1024 * 1024  # ... and at most this many body/event bytes
+CACHE_SECONDS = 1.0  # ... each for at most this long (how stale another process's delete can be)
 FLUSH_SECONDS = 2.0
 NEAREST_CANDIDATES = 500  # recorded requests compared against a miss
 
@@ -41,9 +48,8 @@ class Replayer:
     def __init__(self, db: Database, *, speed: float) -> None:
         self.db = db
         self.speed = speed
-        self._cache: OrderedDict[str, tuple[store.Cassette, ...]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, tuple[store.Cassette, ...]]] = OrderedDict()
         self._cache_bytes = 0
-        self._cursor: dict[str, int] = {}
         self._uses: dict[tuple[str, int], tuple[int, dt.datetime]] = {}
         self._flusher: asyncio.Task | None = None
 
@@ -52,36 +58,41 @@ class Replayer:
     async def episodes(self, key: str) -> tuple[store.Cassette, ...]:
         cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
+            if time.monotonic() < cached[0]:
+                self._cache.move_to_end(key)
+                return cached[1]
+            self.forget(key)
         found = tuple(await store.lookup_episodes(self.db, key))
         if found:
             self._remember(key, found)
         return found
 
     def _remember(self, key: str, found: tuple[store.Cassette, ...]) -> None:
-        self._cache[key] = found
+        self._cache[key] = (time.monotonic() + CACHE_SECONDS, found)
         self._cache_bytes += sum(c.size for c in found)
         while self._cache and (len(self._cache) > CACHE_KEYS or self._cache_bytes > CACHE_BYTES):
-            _, dropped = self._cache.popitem(last=False)
+            _, (_, dropped) = self._cache.popitem(last=False)
             self._cache_bytes -= sum(c.size for c in dropped)
 
     def forget(self, key: str) -> None:
         """Drop a key from the cache (after this worker recorded a new episode of it)."""
         dropped = self._cache.pop(key, None)
         if dropped:
-            self._cache_bytes -= sum(c.size for c in dropped)
+            self._cache_bytes -= sum(c.size for c in dropped[1])
 
     async def find(self, key: str) -> store.Cassette | None:
-        """The episode to serve for ``key`` now (advancing this worker's cursor), or None."""
+        """The episode to serve for ``key`` now (advancing the shared cursor), or None."""
         found = await self.episodes(key)
         if not found:
             return None
-        index = self._cursor.get(key, 0)
-        self._cursor[key] = index + 1
+        index = 0 if len(found) == 1 else await store.advance_cursor(self.db, key)
         cassette = found[min(index, len(found) - 1)]
         self._used(cassette)
         return cassette
+
+    async def rewind(self) -> None:
+        """Every key back to its first episode (a replay server starting)."""
+        await store.reset_cursors(self.db)
 
     # -- answering ---------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from fakeai.store.cassettes_table import cassettes
-from fakeai.store.engine import upgrade_database
+from fakeai.settings import masked_url
+from fakeai.store.engine import sync_engine, upgrade_database
 
 __all__ = [
     "AdminError",
@@ -140,18 +141,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
 
-def sync_url(url: str) -> sa.URL:
-    """The synchronous twin of an async URL (``sqlite+aiosqlite`` → ``sqlite``, ``+asyncpg`` → default)."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    driver = parsed.get_driver_name()
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite")
-    if driver in ("asyncpg", "aiomysql", "asyncmy", "aiosqlite", "psycopg_async"):
-        return parsed.set(drivername=backend)
-    return parsed
-
-
 def _sqlite_file(url: str) -> str | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
@@ -170,10 +159,8 @@ class CassetteAdmin:
         try:
             upgrade_database(url)
         except Exception as exc:  # noqa: BLE001 - any reason becomes one line for a person
-            raise AdminError(f"cannot open database {path or url}: {_one_line(exc)}") from None
-        self.engine: Engine = sa.create_engine(sync_url(url))
-        if path is not None:
-            sa.event.listen(self.engine, "connect", _sqlite_busy_timeout)
+            raise AdminError(f"cannot open database {path or masked_url(url)}: {_one_line(exc)}") from None
+        self.engine: Engine = sync_engine(url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -388,13 +375,6 @@ def _conditions(filters: Filters) -> list[Any]:
     if filters.status is not None:
         out.append(c.status == filters.status)
     return out
-
-
-def _sqlite_busy_timeout(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
-    # A running server may be writing (WAL); wait for it instead of failing with "database is locked".
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from fakeai.store.cassettes_table import cassettes
-from fakeai.store.engine import _sqlite_pragmas
+from fakeai.store.cassettes_table import cassettes, episode_cursors
+from fakeai.store.engine import RECORD_LOCKS, _sqlite_pragmas, is_unavailable, key_lock, upsert
 
 if TYPE_CHECKING:
     from fakeai.store.engine import Database
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Cassette",
     "CassetteInfo",
+    "advance_cursor",
     "bulk_insert",
     "close",
     "count",
@@ -46,6 +47,7 @@ __all__ = [
     "lookup_episodes",
     "pack_events",
     "recent_requests",
+    "reset_cursors",
     "touch",
     "unpack_events",
 ]
@@ -184,12 +186,15 @@ _INSERT_NEXT_EPISODE = (
 async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
     """Store a whole cassette as the next episode of its key; returns the episode number.
 
-    One statement, one short transaction: the episode is computed inside the INSERT, so two
-    writers racing on the same key cannot both take the same number (and if a non-SQLite backend
-    lets them, the unique constraint refuses one and it retries)."""
+    One statement in one short transaction: the episode is computed inside the INSERT. Writers of
+    one key are serialised (SQLite: one writer per file; PostgreSQL: an advisory lock on the key
+    taken first in the transaction, so the INSERT's snapshot sees the previous writer's committed
+    row), so racing recordings — in tasks, workers or replicas — become consecutive episodes in the
+    order they reach the database, never a unique-key error. The retry is a last resort."""
     values = _row_values(cassette, _now())
 
     def write(conn: Connection) -> int:
+        key_lock(conn, RECORD_LOCKS, cassette.key)
         return conn.execute(_INSERT_NEXT_EPISODE, values).scalar_one()
 
     for attempt in range(attempts):
@@ -197,8 +202,8 @@ async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
             episode = await _in_transaction(db, write)
             cassette.episode = episode
             return episode
-        except (IntegrityError, OperationalError):
-            if attempt == attempts - 1:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == attempts - 1 or is_unavailable(exc):
                 raise
     raise AssertionError("unreachable")
 
@@ -324,6 +329,30 @@ async def delete_cassettes(
     async with db.engine.begin() as conn:
         result = await conn.execute(delete(cassettes).where(*conditions))
     return result.rowcount or 0
+
+
+async def advance_cursor(db: Database, key: str) -> int:
+    """How many times ``key`` was replayed before this call (0 the first time), counting this one:
+    one atomic upsert, so every worker and replica sharing the database agrees on the order."""
+
+    def advance(conn: Connection) -> int:
+        insert = upsert(conn)
+        statement = (
+            insert(episode_cursors)
+            .values(key=key, position=1)
+            .on_conflict_do_update(
+                index_elements=[episode_cursors.c.key], set_={"position": episode_cursors.c.position + 1}
+            )
+            .returning(episode_cursors.c.position)
+        )
+        return conn.execute(statement).scalar_one() - 1
+
+    return await _in_transaction(db, advance)
+
+
+async def reset_cursors(db: Database) -> None:
+    """Rewind every key to its first episode (a replay server starting)."""
+    await _in_transaction(db, lambda conn: conn.execute(delete(episode_cursors)))
 
 
 async def touch(db: Database, uses: dict[tuple[str, int], tuple[int, dt.datetime]]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 
 from fakeai.store.tables import metadata
 
-__all__ = ["cassettes"]
+__all__ = ["cassettes", "episode_cursors"]
 
 cassettes = Table(
     "cassettes",
@@ -50,4 +50,13 @@ cassettes = Table(
     Column("hits", Integer, nullable=False, default=0),
     UniqueConstraint("key", "episode"),
     Index("ix_cassettes_path_recorded_at", "path", "recorded_at"),
+)
+
+# Replay's position in each key's episodes, shared by every worker and replica (migration 0006): the
+# n-th replay of a key anywhere serves episode n. Only keys with several episodes get a row.
+episode_cursors = Table(
+    "episode_cursors",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),
 )

@@ -16,8 +16,8 @@ from fakeai.store import cassettes as store
 
 
 @pytest.fixture
-def db(tmp_path):  # noqa: ANN201
-    url = "sqlite+aiosqlite:///" + str(tmp_path / "r.db")
+def db(db_url):  # noqa: ANN201 - SQLite and PostgreSQL (see tests/databases.py)
+    url = db_url
     upgrade_database(url)
     database = Database(url)
     yield database
