@@ -73,3 +73,10 @@ def db_url(request, tmp_path) -> Iterator[str]:
     """A fresh, empty database URL: once an SQLite file, once a PostgreSQL database of its own."""
     with database_url(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_db_url(request, tmp_path_factory) -> Iterator[str]:
+    """A database for a whole test module, once SQLite and once PostgreSQL (the module runs twice)."""
+    with database_url(request.param, tmp_path_factory.mktemp(request.param)) as url:
+        yield url

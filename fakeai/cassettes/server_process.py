@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -45,7 +46,10 @@ class ServerProcess:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEAI_")}
         self.env.update(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = f"{db}.{self.port}.log"
+        # Beside an SQLite file; for a database URL, in the temporary directory.
+        log_dir = tempfile.gettempdir() if "://" in db else os.path.dirname(os.path.abspath(db))
+        name = "fakeai-server" if "://" in db else os.path.basename(db)
+        self.log_path = os.path.join(log_dir, f"{name}.{self.port}.log")
 
     @property
     def root_url(self) -> str:

@@ -11,8 +11,8 @@ from fakeai.cassettes.server_process import ServerProcess
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("files") / "fakeai.db")
+def db(module_db_url) -> str:
+    return module_db_url  # once an SQLite file, once a PostgreSQL database
 
 
 @pytest.fixture(scope="module")

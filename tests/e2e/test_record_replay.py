@@ -158,10 +158,11 @@ def run_all(client: openai.OpenAI, scenarios: list[Scenario]) -> dict[str, tuple
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory):  # noqa: ANN201
-    """Record every scenario, then stop both servers; yields (db path, answers, scenarios)."""
+def recording(tmp_path_factory, module_db_url):  # noqa: ANN201
+    """Record every scenario, then stop both servers; yields (db URL, answers, scenarios). The
+    module runs once on SQLite and once on PostgreSQL."""
     tmp = tmp_path_factory.mktemp("record_replay")
-    db = str(tmp / "cassettes.db")
+    db = module_db_url
     with ServerProcess("--ttft-ms", str(TTFT_MS), "--itl-ms", str(ITL_MS), db=str(tmp / "upstream.db")) as upstream:
         scenarios = SCENARIOS
         with ServerProcess("--mode", "record", "--upstream", upstream.base_url, db=db) as recorder:
@@ -194,7 +195,7 @@ def test_recording_stores_one_cassette_per_request(recording) -> None:  # noqa: 
 
 
 async def _list(db: str) -> list[store.CassetteInfo]:
-    database = Database("sqlite+aiosqlite:///" + db)
+    database = Database(db)
     try:
         return await store.list_cassettes(database)
     finally:
@@ -202,7 +203,7 @@ async def _list(db: str) -> list[store.CassetteInfo]:
 
 
 async def _episodes(db: str, key: str) -> list[store.Cassette]:
-    database = Database("sqlite+aiosqlite:///" + db)
+    database = Database(db)
     try:
         return await store.lookup_episodes(database, key)
     finally:

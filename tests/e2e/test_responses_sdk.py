@@ -12,6 +12,7 @@ import jsonschema
 import openai
 import pydantic
 import pytest
+from fakeai.cassettes.server_process import ServerProcess
 from openai.types.responses import (
     Response,
     ResponseFunctionToolCall,
@@ -36,6 +37,14 @@ WEATHER = {
     "strict": True,
 }
 EVENTS = pydantic.TypeAdapter(ResponseStreamEvent)
+
+
+@pytest.fixture(scope="module")
+def client(module_db_url):  # noqa: ANN201 - a server of this module's own: SQLite, then PostgreSQL
+    with ServerProcess(db=module_db_url) as server:
+        yield server.client()
+
+
 ITEMS = pydantic.TypeAdapter(ResponseItem)
 
 
