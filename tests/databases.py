@@ -95,3 +95,61 @@ def database_url(backend: str, tmp_path: Path, name: str = "t") -> Iterator[str]
         return
     with pg_database() as url:
         yield url
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivateCluster:
+    """A PostgreSQL server of a test's own (initdb + pg_ctl on a free port, trust authentication),
+    for tests that stop and start the server: the shared one at 5432 is never restarted."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        from fakeai.cassettes.server_process import free_port
+
+        # Not under pytest's tmp_path: the server runs as the postgres user, who cannot enter root's.
+        self.directory = Path(tempfile.mkdtemp(prefix="fakeai-pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        import subprocess
+
+        subprocess.run([*self.as_postgres, *args], check=True, capture_output=True, timeout=120)
+
+    def create(self) -> PrivateCluster:
+        require_pg()
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            pytest.skip("no PostgreSQL server binaries (initdb) to run a private cluster")
+        self.bin = bins[-1].parent
+        if self.as_postgres:
+            import shutil
+
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.directory / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        import shutil
+
+        try:
+            self.stop()
+        except Exception:  # noqa: BLE001 - already stopped
+            pass
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -46,7 +46,7 @@ __all__ = [
 
 BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 5  # an unreachable PostgreSQL fails a request (503) or a start this fast
-POOL_TIMEOUT_S = 10  # waiting for a free pooled connection longer than this is a 503, not a hang
+POOL_TIMEOUT_S = 30  # waiting for a free pooled connection longer than this is a 503, not a hang
 DEFAULT_POOL_SIZE = 5  # PostgreSQL connections kept per worker process ...
 DEFAULT_MAX_OVERFLOW = 10  # ... and how many more it may open under a burst
 MIGRATION_LOCK = 0x46414B45_41490001  # pg_advisory_xact_lock key of `upgrade` ("FAKEAI" + 1)
