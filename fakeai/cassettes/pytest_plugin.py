@@ -11,6 +11,8 @@ with ``.base_url`` (ending in ``/v1``), ``.client`` (a ready ``openai.OpenAI``, 
                                             ``cassettes`` (relative to the rootdir)
     --fakeai-upstream URL                   where record mode records from (or FAKEAI_UPSTREAM)
     --fakeai-serve-args "..."               extra ``fakeai serve`` flags, e.g. "--match-ignore user"
+    --fakeai-db URL                         the server's database (default: a temporary SQLite file),
+                                            e.g. a PostgreSQL URL shared with other replicas
 
 - **record**: FakeAI records from the upstream into a fresh temporary database; when the session
   ends the cassettes are exported into DIR (one reviewable JSON file per request, see
@@ -56,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--fakeai-serve-args", default=None, metavar="ARGS", help="Extra 'fakeai serve' flags (one shell string)."
     )
+    group.addoption(
+        "--fakeai-db",
+        default=None,
+        metavar="URL",
+        help="Database the server uses (SQLite path or postgresql+asyncpg:// URL; default: a temporary SQLite file).",
+    )
+    parser.addini("fakeai_db", "Database URL for the fakeai_server fixture (default: a temporary SQLite file).", default="")
     parser.addini("fakeai_cassettes", "Cassette directory for the fakeai_server fixture.", default="cassettes")
     parser.addini("fakeai_upstream", "Upstream base URL for --fakeai-mode record.", default="")
 
@@ -132,7 +141,8 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         if not cassettes.is_dir():
             pytest.fail(f"--fakeai-mode replay: no cassette directory at {cassettes}", pytrace=False)
         args += ["--cassettes", str(cassettes)]
-    db = tmp_path_factory.mktemp("fakeai") / "fakeai.db"
+    configured = request.config.getoption("--fakeai-db") or request.config.getini("fakeai_db")
+    db = configured or tmp_path_factory.mktemp("fakeai") / "fakeai.db"
     process = ServerProcess(*args, db=str(db), env=env)
     try:
         process.start()

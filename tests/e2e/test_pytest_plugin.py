@@ -129,3 +129,34 @@ def test_nothing_heavy_imported():
 """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_fixture_pointed_at_a_postgresql_database(pytester, tmp_path):
+    import asyncio
+
+    from fakeai.store import Database
+    from fakeai.store import cassettes as store
+    from tests.databases import pg_database
+
+    async def count(url: str) -> int:
+        db = Database(url)
+        try:
+            return await store.count(db)
+        finally:
+            await db.dispose()
+
+    pytester.makepyfile(test_suite=SUITE)
+    cassettes = tmp_path / "cassettes"
+    with pg_database() as url, ServerProcess(db=str(tmp_path / "up.db")) as upstream:
+        recorded = pytester.runpytest_subprocess(
+            "-s", "--fakeai-mode", "record", "--fakeai-upstream", upstream.base_url,
+            "--fakeai-cassettes", str(cassettes), "--fakeai-db", url, "-k", "chat or stream",
+        )
+        recorded.assert_outcomes(passed=2)
+        assert asyncio.run(count(url)) == 2  # recorded into PostgreSQL ...
+        assert len(list(cassettes.rglob("*.json"))) == 2  # ... and exported from it
+        upstream.stop()
+        replayed = pytester.runpytest_subprocess("-s", "--fakeai-cassettes", str(cassettes), "--fakeai-db", url, "-k", "chat or stream")
+        replayed.assert_outcomes(passed=2)
+        assert lines_with(replayed, "MODE=")[0].startswith("replay")
+        assert lines_with(replayed, "ANSWER=") == lines_with(recorded, "ANSWER=")

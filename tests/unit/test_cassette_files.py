@@ -126,8 +126,8 @@ def test_bad_documents_say_what_is_wrong(mutate, message):
 
 
 @pytest.fixture
-def admin(tmp_path):
-    with CassetteAdmin(Settings(db=str(tmp_path / "a.db")).db_url, create=True) as admin:
+def admin(db_url):  # SQLite and PostgreSQL (tests/databases.py)
+    with CassetteAdmin(Settings(db=db_url).db_url, create=True) as admin:
         yield admin
 
 
