@@ -142,6 +142,8 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             pytest.fail(f"--fakeai-mode replay: no cassette directory at {cassettes}", pytrace=False)
         args += ["--cassettes", str(cassettes)]
     configured = request.config.getoption("--fakeai-db") or request.config.getini("fakeai_db")
+    if configured and mode == "replay":
+        args.append("--keep-cassettes")  # into the configured database, not a private one
     db = configured or tmp_path_factory.mktemp("fakeai") / "fakeai.db"
     process = ServerProcess(*args, db=str(db), env=env)
     try:

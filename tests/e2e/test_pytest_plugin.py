@@ -145,6 +145,13 @@ def test_the_fixture_pointed_at_a_postgresql_database(pytester, tmp_path):
         finally:
             await db.dispose()
 
+    async def hits(url: str) -> int:
+        db = Database(url)
+        try:
+            return sum(i.hits for i in await store.list_cassettes(db))
+        finally:
+            await db.dispose()
+
     pytester.makepyfile(test_suite=SUITE)
     cassettes = tmp_path / "cassettes"
     with pg_database() as url, ServerProcess(db=str(tmp_path / "up.db")) as upstream:
@@ -158,5 +165,6 @@ def test_the_fixture_pointed_at_a_postgresql_database(pytester, tmp_path):
         upstream.stop()
         replayed = pytester.runpytest_subprocess("-s", "--fakeai-cassettes", str(cassettes), "--fakeai-db", url, "-k", "chat or stream")
         replayed.assert_outcomes(passed=2)
+        assert asyncio.run(hits(url)) >= 2  # replayed from the PostgreSQL database
         assert lines_with(replayed, "MODE=")[0].startswith("replay")
         assert lines_with(replayed, "ANSWER=") == lines_with(recorded, "ANSWER=")
