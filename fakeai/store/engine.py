@@ -302,23 +302,46 @@ def upgrade_database(url: str, revision: str = "head") -> None:
 
 
 def _upgrade_postgres(url: str, revision: str) -> None:
-    engine = sync_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-            if revision == "head" and _revision_on(conn) == SCHEMA_HEAD:
-                return
-            from alembic import command
+    # Through asyncpg, as the server itself connects (a server process never loads libpq).
+    import asyncio
 
-            config = alembic_config(url)
-            config.attributes["connection"] = conn  # env.py migrates on it, inside this transaction
-            command.upgrade(config, revision)
+    asyncio.run(_upgrade_postgres_async(url, revision))
+
+
+async def _upgrade_postgres_async(url: str, revision: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": CONNECT_TIMEOUT_S})
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+            await conn.run_sync(_upgrade_on, url, revision)
     finally:
-        engine.dispose()
+        await engine.dispose()
+
+
+def _upgrade_on(conn: Connection, url: str, revision: str) -> None:
+    if revision == "head" and _revision_on(conn) == SCHEMA_HEAD:
+        return
+    from alembic import command
+
+    config = alembic_config(url)
+    config.attributes["connection"] = conn  # env.py migrates on it, inside this transaction
+    command.upgrade(config, revision)
 
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at (None when never migrated)."""
+    if is_postgres(url):
+        import asyncio
+
+        async def read() -> str | None:
+            engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": CONNECT_TIMEOUT_S})
+            try:
+                async with engine.connect() as conn:
+                    return await conn.run_sync(_revision_on)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(read())
     engine = sync_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
