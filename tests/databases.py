@@ -41,6 +41,7 @@ def _admin_connect(url: str = PG_ADMIN_URL):  # noqa: ANN202 - a psycopg connect
         dbname=parsed.database or "postgres",
         autocommit=True,
         connect_timeout=3,
+        sslmode="disable" if (parsed.host or "127.0.0.1") in ("127.0.0.1", "localhost", "::1") else "prefer",
     )
 
 

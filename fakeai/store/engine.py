@@ -85,6 +85,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
     cursor.close()
 
 
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", None, ""}
+
+
+def _asyncpg_args(url: str) -> dict[str, Any]:
+    """asyncpg's connect arguments: a short connect timeout, and no TLS to a loopback server unless the
+    URL asks for it (``?ssl=require``): asyncpg would otherwise try TLS first on every new connection
+    (its default is "prefer"), which buys nothing on one machine and costs a handshake per connect."""
+    parsed = make_url(url)
+    args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S, "server_settings": {"application_name": "fakeai"}}
+    if parsed.host in _LOOPBACK and not ({"ssl", "sslmode"} & set(parsed.query)):
+        args["ssl"] = False
+    return args
+
+
 def create_engine(
     url: str, *, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW
 ) -> AsyncEngine:
@@ -99,10 +113,7 @@ def create_engine(
             max_overflow=max_overflow,
             pool_timeout=POOL_TIMEOUT_S,
             pool_recycle=1800,
-            connect_args={
-                "timeout": CONNECT_TIMEOUT_S,
-                "server_settings": {"application_name": "fakeai"},
-            },
+            connect_args=_asyncpg_args(url),
         )
     engine = create_async_engine(url, pool_pre_ping=False)
     if _is_sqlite(url):
@@ -223,7 +234,10 @@ def sync_engine(url: str, **kwargs: Any) -> Engine:
     up connecting after ``CONNECT_TIMEOUT_S``)."""
     target = sync_url(url)
     if target.get_backend_name() == "postgresql":
-        kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "fakeai"})
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "fakeai"}
+        if target.host in _LOOPBACK and not ({"ssl", "sslmode"} & set(target.query)):
+            connect_args["sslmode"] = "disable"  # as for asyncpg: no TLS on one machine unless asked
+        kwargs.setdefault("connect_args", connect_args)
     engine = create_sync_engine(target, **kwargs)
     if target.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_busy_timeout)
@@ -309,7 +323,7 @@ def _upgrade_postgres(url: str, revision: str) -> None:
 
 
 async def _upgrade_postgres_async(url: str, revision: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": CONNECT_TIMEOUT_S})
+    engine = create_async_engine(url, poolclass=NullPool, connect_args=_asyncpg_args(url))
     try:
         async with engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
@@ -334,7 +348,7 @@ def current_revision(url: str) -> str | None:
         import asyncio
 
         async def read() -> str | None:
-            engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": CONNECT_TIMEOUT_S})
+            engine = create_async_engine(url, poolclass=NullPool, connect_args=_asyncpg_args(url))
             try:
                 async with engine.connect() as conn:
                     return await conn.run_sync(_revision_on)
