@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import pytest
+import asyncpg  # noqa: F401 - loaded once, before any pytester test: pytester drops modules first
+import psycopg  # noqa: F401
+import pytest  # imported during a test, and a C extension imported twice crashes the process
 from litestar.testing import TestClient
 
 from fakeai.app import create_app
