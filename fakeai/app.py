@@ -29,9 +29,9 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
     """Add ``x-request-id`` to every HTTP response (and Anthropic's ``request-id`` to answers to
-    Anthropic requests), and put the runtime, the arrival time, the request id and whether the
-    request speaks Anthropic's wire in the scope (one dict store each, where Litestar's
-    ``app.state`` costs a few microseconds per read).
+    Anthropic requests), and put the runtime, the arrival time, the request id, whether the
+    request speaks Anthropic's wire and the server's ``send`` (see ``replies.drop_connection``) in
+    the scope (one dict store each, where Litestar's ``app.state`` costs a few microseconds per read).
 
     A plain ASGI wrapper rather than Litestar's ``before_send`` hook: that hook runs through
     Litestar's generic send wrapper for every body message, which was the largest per-token cost
@@ -48,6 +48,7 @@ def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
         scope["fakeai_started"] = time.perf_counter()  # type: ignore[typeddict-unknown-key]
         scope["fakeai_request_id"] = request_id.decode()  # type: ignore[typeddict-unknown-key]
         scope["fakeai_anthropic"] = anthropic  # type: ignore[typeddict-unknown-key]
+        scope["fakeai_send"] = send  # type: ignore[typeddict-unknown-key] # the server's own, to drop a connection
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

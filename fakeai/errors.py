@@ -14,11 +14,16 @@ status, ``type`` and ``code`` of an error are decided here, once::
     │   └── CassetteNotFoundError    404                         cassette_not_found
     ├── MethodNotAllowedError        405 invalid_request_error   method_not_allowed
     ├── ConflictError                409 invalid_request_error
-    ├── RateLimitError               429 rate_limit_error        rate_limit_exceeded (retry-after header)
+    ├── RateLimitError               429 requests | tokens       rate_limit_exceeded (engine queue: rate_limit_error)
+    ├── InsufficientQuotaError       429 insufficient_quota      insufficient_quota
+    ├── OverloadedError              503 server_error            (Anthropic: 529 overloaded_error)
     ├── NotImplementedYetError       501 server_error            not_implemented
     ├── StoreUnavailableError        503 server_error            database_unavailable (retry-after)
     └── UpstreamError                502 upstream_error          bad_gateway
         └── UpstreamTimeoutError     504 upstream_error          gateway_timeout
+
+``ConnectionDropped`` is not an answer: it asks the HTTP layer to close the connection without one
+(or in the middle of one), as an injected fault does.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ __all__ = [
     "AuthenticationError",
     "CassetteNotFoundError",
     "ConflictError",
+    "ConnectionDropped",
+    "InsufficientQuotaError",
+    "OverloadedError",
+    "RateLimitError",
     "FakeAIError",
     "InvalidRequestError",
     "JSONTooDeepError",
@@ -38,7 +47,6 @@ __all__ = [
     "NotImplementedYetError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
-    "RateLimitError",
     "StoreUnavailableError",
     "UpstreamError",
     "UpstreamTimeoutError",
@@ -139,12 +147,6 @@ class ConflictError(FakeAIError):
     error_type = "invalid_request_error"
 
 
-class RateLimitError(FakeAIError):
-    status_code = 429
-    error_type = "rate_limit_error"
-    default_code = "rate_limit_exceeded"
-
-
 class NotImplementedYetError(FakeAIError):
     status_code = 501
     default_code = "not_implemented"
@@ -173,3 +175,42 @@ class StoreUnavailableError(FakeAIError):
         super().__init__(message, **kwargs)
         self.headers.setdefault("retry-after", str(self.retry_after_seconds))
         self.headers.setdefault("x-should-retry", "true")
+
+
+class RateLimitError(FakeAIError):
+    """Over a rate limit. ``kind`` is OpenAI's ``type`` (requests | tokens); ``limit`` names what was
+    hit for metrics (requests, tokens, too_large, injected)."""
+
+    status_code = 429
+    default_code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, kind: str = "rate_limit_error", limit: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.error_type = kind  # the edge's limits say requests | tokens, as OpenAI does; the engine's queue does not
+        self.limit = limit or kind
+
+
+class InsufficientQuotaError(FakeAIError):
+    status_code = 429
+    error_type = "insufficient_quota"
+    default_code = "insufficient_quota"
+    limit = "quota"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(
+            message
+            or "You exceeded your current quota, please check your plan and billing details. For more information "
+            "on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+            **kwargs,
+        )
+        self.headers.setdefault("x-should-retry", "false")  # waiting cannot help
+
+
+class OverloadedError(FakeAIError):
+    status_code = 503
+    error_type = "server_error"
+    default_code = None
+
+
+class ConnectionDropped(Exception):
+    """Close the client's connection now, without (the rest of) an answer."""

@@ -107,6 +107,9 @@ STREAM_ITL = histogram("fakeai_inter_token_latency_seconds", "Mean gap between a
 STREAM_TPS = histogram("fakeai_tokens_per_second", "Streamed generation speed.", EP, RATE_BUCKETS)
 CASSETTE_EVENTS = counter("fakeai_cassette_events", "Record/replay outcomes (hits, misses, recordings, "
                           "upstream_errors).", ("endpoint", "outcome"))
+FAULTS = counter("fakeai_faults_injected", "Injected faults, per endpoint and fault type.", ("endpoint", "type"))
+RATE_LIMITED = counter("fakeai_rate_limited", "Requests refused with 429 by a rate limit or the quota.",
+                       ("endpoint", "limit"))
 REJECTED = counter("fakeai_engine_rejected_requests", "Requests answered 429 because the engine's queue was full.",
                    ("model_name",))
 STARTED = gauge("fakeai_start_time_seconds", "Unix time the server's first worker started.", mode="min")
@@ -333,6 +336,12 @@ class Metrics:
 
     def count(self, path: str, name: str, n: int = 1) -> None:
         self.child(CASSETTE_EVENTS, self._endpoint(path).name, name).inc(n)
+
+    def count_fault(self, path: str, fault: str) -> None:
+        self.child(FAULTS, self._endpoint(path).name, fault).inc()
+
+    def count_rate_limited(self, path: str, limit: str) -> None:
+        self.child(RATE_LIMITED, self._endpoint(path).name, limit).inc()
 
     # -- the engine's observations (fakeai.modes.engine) -------------------------------------------------------------
     def engine_load(self, model: str, running: int, waiting: int, kv_usage: float) -> None:

@@ -120,11 +120,23 @@ def summarize(families: list[Any], now: float) -> dict:
             if s.value:
                 cassettes[s.labels["endpoint"]][s.labels["outcome"]] = _int(s.value)
     out["cassettes"] = dict(cassettes)
+    out["faults_injected"] = _by_endpoint(f, "fakeai_faults_injected", "type")
+    out["rate_limited"] = _by_endpoint(f, "fakeai_rate_limited", "limit")
     out["engine"] = _engine(f)
     started = f.get("fakeai_start_time_seconds")
     first = min((s.value for s in started.samples), default=now) if started else now
     out["uptime_seconds"] = round(now - first, 3)
     return out
+
+
+def _by_endpoint(f: dict[str, Any], name: str, label: str) -> dict[str, dict[str, int | float]]:
+    """A two-label counter as ``{endpoint: {label value: count}}``, zero counts left out."""
+    out: dict[str, dict[str, int | float]] = defaultdict(dict)
+    if name in f:
+        for s in f[name].samples:
+            if s.value and s.name.endswith("_total"):
+                out[s.labels["endpoint"]][s.labels[label]] = _int(s.value)
+    return dict(out)
 
 
 def _engine(f: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from fakeai.edge import Edge
 from fakeai.metrics import Metrics
 from fakeai.modes.dispatch import Dispatcher
 from fakeai.modes.synthetic import SyntheticContext
@@ -25,6 +26,7 @@ class Runtime:
         self.db = Database(settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         self.synthetic = SyntheticContext(settings, self.db, self.metrics)
         self.dispatcher = Dispatcher(settings, self.db, self.metrics)
+        self.edge = Edge(settings, self.dispatcher, self.metrics, self.run_dir)  # rate limits, injected faults
 
     async def start(self) -> None:
         # Upgrading is idempotent; with several workers the CLI already did it before forking.
@@ -37,5 +39,6 @@ class Runtime:
         await self.synthetic.tasks.settle()  # background responses finish before the database closes
         await self.dispatcher.stop()
         await self.db.dispose()
+        self.edge.close()
         self.metrics.close()
         self.run_dir.close()

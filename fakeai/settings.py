@@ -20,6 +20,7 @@ import msgspec
 __all__ = [
     "DEFAULT_API_KEYS",
     "DEFAULT_DB",
+    "FAULT_TYPES",
     "Mode",
     "OPTIONS",
     "STATE_DIR",
@@ -35,6 +36,16 @@ DEFAULT_API_KEYS = ("sk-fakeai-1234567890abcdef", "sk-test-abcdefghijklmnop")
 # cassette files (cassettes/) that are meant to be committed.
 STATE_DIR = ".fakeai"
 DEFAULT_DB = f"{STATE_DIR}/fakeai.db"
+FAULT_TYPES = (  # what --fault-types and x-fakeai-fault accept (fakeai.edge.faults implements them)
+    "rate_limit",
+    "server_error",
+    "overloaded",
+    "timeout",
+    "disconnect",
+    "stream_cut",
+    "stream_error",
+    "malformed",
+)
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^/\s]*@")
@@ -186,6 +197,20 @@ OPTIONS: tuple[Option, ...] = (
         "everything --db holds. Needed to record (--mode record, --on-miss record) alongside --cassettes.",
     ),
     Option("log_level", "choice", "info", "Log level.", ("critical", "error", "warning", "info", "debug")),
+    Option("rate_limit_rpm", "int", 0, "Requests per minute allowed per API key (0: no limit)."),
+    Option("rate_limit_tpm", "int", 0, "Tokens per minute allowed per API key: prompt + requested completion (0: no limit)."),
+    Option("quota_tokens", "int", 0, "Tokens the whole run may spend before 429 insufficient_quota (0: no quota)."),
+    Option("fault_rate", "float", 0.0, "Share of requests (0-1) that meet an injected fault."),
+    Option(
+        "fault_types",
+        "list",
+        FAULT_TYPES,
+        "Faults to draw from, with optional weights, e.g. rate_limit=2,server_error=1,stream_cut=1.",
+    ),
+    Option("fault_seed", "int", None, "Seed making the fault sequence reproducible (the n-th request meets the n-th draw)."),
+    Option("fault_timeout_s", "float", 10.0, "Seconds a 'timeout' fault says nothing before closing the connection."),
+    Option("fault_retry_after_ms", "int", 1000, "retry-after(-ms) of injected rate_limit and overloaded faults."),
+    Option("fault_endpoints", "list", (), "Path prefixes random faults are limited to, e.g. /v1/chat (default: all /v1)."),
     Option(
         "run_dir",
         "str",
@@ -238,11 +263,39 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cassettes: str | None = None
     keep_cassettes: bool = False
     log_level: str = "info"
+    rate_limit_rpm: int = 0
+    rate_limit_tpm: int = 0
+    quota_tokens: int = 0
+    fault_rate: float = 0.0
+    fault_types: tuple[str, ...] = FAULT_TYPES
+    fault_seed: int | None = None
+    fault_timeout_s: float = 10.0
+    fault_retry_after_ms: int = 1000
+    fault_endpoints: tuple[str, ...] = ()
     run_dir: str | None = None
 
     @property
     def accepted_keys(self) -> frozenset[str]:
         return frozenset(DEFAULT_API_KEYS) | frozenset(self.api_keys)
+
+    def fault_weights(self) -> tuple[tuple[str, float], ...]:
+        """``--fault-types`` as (type, weight) pairs: ``rate_limit=2`` or a bare ``stream_cut`` (weight 1)."""
+        weights: dict[str, float] = {}
+        for item in self.fault_types:
+            name, _, weight = item.partition("=")
+            name = name.strip().lower()
+            if name not in FAULT_TYPES:
+                raise SettingsError(f"--fault-types: unknown fault {name!r}, expected some of {', '.join(FAULT_TYPES)}")
+            try:
+                value = float(weight) if weight.strip() else 1.0
+            except ValueError:
+                value = -1.0
+            if not value >= 0:
+                raise SettingsError(f"--fault-types: the weight of {name} must be a number, 0 or more")
+            weights[name] = value
+        if not any(weights.values()):
+            raise SettingsError("--fault-types: at least one fault needs a weight above 0")
+        return tuple(weights.items())
 
     @property
     def anthropic_target(self) -> str | None:
@@ -300,6 +353,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("--max-body-bytes must be at least 1024 and --max-file-bytes positive")
         if self.upstream_timeout <= 0:
             raise SettingsError("--upstream-timeout must be positive")
+        for name in ("rate_limit_rpm", "rate_limit_tpm", "quota_tokens", "fault_retry_after_ms"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{_BY_NAME[name].flag} must not be negative")
+        if not 0 <= self.fault_rate <= 1:
+            raise SettingsError(f"--fault-rate is a probability between 0 and 1, got {self.fault_rate}")
+        if self.fault_timeout_s < 0:
+            raise SettingsError("--fault-timeout-s must not be negative")
+        self.fault_weights()  # raises for an unknown type or a bad weight
         needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.RECORD)
         if needs_upstream and not (self.upstream or self.anthropic_upstream):
             raise SettingsError(

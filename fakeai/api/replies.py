@@ -14,7 +14,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import InternalServerException
 from litestar.response import Stream
 
-from fakeai.errors import PayloadTooLargeError
+from fakeai.edge import FAULT_HEADER
+from fakeai.edge.faults import TruncatedBody
+from fakeai.errors import ConnectionDropped, PayloadTooLargeError
 from fakeai.metrics import Metrics
 from fakeai.modes.base import Body, EventStream, Exchange, Reply
 from fakeai.modes.engine import ARRIVAL
@@ -94,7 +96,44 @@ async def read_exchange(request: Request, *, limit: int | None = None) -> Exchan
     )
 
 
-async def _timed(events: AsyncIterator[bytes], reply: EventStream, metrics: Metrics, endpoint: str, started: float):
+def drop_connection(scope: dict) -> None:
+    """Close the client's connection now, mid-answer or before one (an injected fault).
+
+    uvicorn's ``send`` is a method of its request cycle, which holds the transport; marking the
+    cycle disconnected makes Litestar's later sends no-ops and keeps uvicorn from answering 500 in
+    our place. Outside uvicorn (an in-process test client) there is no connection to close: the
+    exception goes up to the test transport, which is the nearest thing to a dropped connection.
+    """
+    cycle = getattr(scope.get("fakeai_send"), "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionDropped("no connection to drop outside uvicorn")
+    cycle.disconnected = True  # type: ignore[union-attr]
+    transport.close()
+
+
+class DropResponse(Response):
+    """No answer at all: the connection closes (after ``partial`` bytes of a whole answer, if any)."""
+
+    __slots__ = ("_start", "_partial")
+
+    def __init__(self, start: dict | None = None, partial: bytes = b"") -> None:  # noqa: D107
+        self._start = start
+        self._partial = partial
+
+    def to_asgi_response(self, *args: object, **kwargs: object) -> DropResponse:  # type: ignore[override]
+        return self
+
+    async def __call__(self, scope: dict, receive: object, send) -> None:  # noqa: ANN001
+        if self._start is not None:
+            await send(self._start)
+            await send({"type": "http.response.body", "body": self._partial, "more_body": True})
+        drop_connection(scope)
+
+
+async def _timed(
+    events: AsyncIterator[bytes], reply: EventStream, metrics: Metrics, endpoint: str, started: float, scope: dict
+):
     first = last = 0.0
     count = 0
     try:
@@ -103,6 +142,8 @@ async def _timed(events: AsyncIterator[bytes], reply: EventStream, metrics: Metr
             if not count:
                 first = time.perf_counter()
             count += 1  # one clock read per stream, not per event: this loop is the per-token hot path
+    except ConnectionDropped:  # a stream_cut fault: close the connection with no end of the stream
+        drop_connection(scope)
     finally:
         last = time.perf_counter()
         if count:
@@ -142,12 +183,15 @@ def to_response(request: Request, reply: Reply) -> Response:
         runtime.metrics.observe(endpoint, time.perf_counter() - started, reply.status, reply.tokens)
         headers = reply.headers
         media_type = headers.get("content-type", reply.media_type)
-        return BodyResponse(reply.content, reply.status, media_type, headers)
+        response = BodyResponse(reply.content, reply.status, media_type, headers)
+        if isinstance(reply, TruncatedBody):  # a stream_cut fault on a whole answer
+            return DropResponse(response._start, reply.content[: reply.cut_at])
+        return response
     # The content type goes in as a header: Litestar would append a second "; charset=" to a
     # text/* media type that already carries one (as replayed upstream answers do).
     headers = {**STREAM_HEADERS, "content-type": reply.media_type, **reply.headers}
     return Stream(
-        content=_timed(reply.events, reply, runtime.metrics, endpoint, started),
+        content=_timed(reply.events, reply, runtime.metrics, endpoint, started, request.scope),
         status_code=reply.status,
         media_type=reply.media_type,
         headers=headers,
@@ -163,7 +207,14 @@ async def answer(request: Request, synthesize: Synthesize | None, *, limit_body:
     runtime = runtime_of(request)
     exchange = await read_exchange(request, limit=runtime.settings.max_body_bytes if limit_body else None)
     thunk = None if synthesize is None else (lambda: synthesize(runtime.synthetic, exchange))
-    reply = await runtime.dispatcher.handle(exchange, thunk)
+    edge = runtime.edge
+    if edge.active or FAULT_HEADER in exchange.headers:  # rate limits and faults (fakeai/edge)
+        try:
+            reply = await edge.handle(exchange, thunk)
+        except ConnectionDropped:  # a disconnect or timeout fault
+            return DropResponse()
+    else:
+        reply = await runtime.dispatcher.handle(exchange, thunk)
     return to_response(request, reply)
 
 

@@ -68,6 +68,20 @@ class Dispatcher:
             return await self.record(exchange, request)
         return await self.replay(exchange, request, synthetic)
 
+    async def preview(self, exchange: Exchange, synthetic: SyntheticThunk | None) -> Reply | None:
+        """An answer for an injected fault to damage, with no effect on cassettes: in replay the
+        episode at the cursor (which stays where it is), else the synthetic answer (None when there
+        is none). The upstream is never called and nothing is recorded."""
+        if self.mode is Mode.REPLAY:
+            assert self.replayer is not None, "replay needs start()"
+            request = self.key_of(exchange)
+            cassette = await self.replayer.peek(request.key)
+            if cassette is not None:
+                return await self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
+        if synthetic is None:
+            return None
+        return await self.synthesize(exchange, synthetic)
+
     async def synthesize(
         self, exchange: Exchange, synthetic: SyntheticThunk | None, request: CanonicalRequest | None = None
     ) -> Reply:

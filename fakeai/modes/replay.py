@@ -94,6 +94,15 @@ class Replayer:
         """Every key back to its first episode (a replay server starting)."""
         await store.reset_cursors(self.db)
 
+    async def peek(self, key: str) -> store.Cassette | None:
+        """The episode ``find`` would serve now, without moving the cursor or counting a use (an
+        injected fault damages it instead of serving it)."""
+        found = await self.episodes(key)
+        if not found:
+            return None
+        index = 0 if len(found) == 1 else await store.cursor_position(self.db, key)
+        return found[min(index, len(found) - 1)]
+
     # -- answering ---------------------------------------------------------------------------
 
     async def answer(self, exchange: Exchange, cassette: store.Cassette, headers: dict[str, str]) -> Reply:

@@ -39,6 +39,7 @@ __all__ = [
     "bulk_insert",
     "close",
     "count",
+    "cursor_position",
     "delete_cassettes",
     "find_keys",
     "insert",
@@ -348,6 +349,16 @@ async def advance_cursor(db: Database, key: str) -> int:
         return conn.execute(statement).scalar_one() - 1
 
     return await _in_transaction(db, advance)
+
+
+async def cursor_position(db: Database, key: str) -> int:
+    """How many times ``key`` was replayed so far (the episode ``advance_cursor`` would serve next)."""
+    statement = select(episode_cursors.c.position).where(episode_cursors.c.key == key)
+
+    def read(conn: Connection) -> int:
+        return conn.execute(statement).scalar_one_or_none() or 0
+
+    return await _in_transaction(db, read)
 
 
 async def reset_cursors(db: Database) -> None:

@@ -1,0 +1,126 @@
+"""Rate limits per API key (requests and tokens per minute) and a token quota for the whole run,
+shared by every worker of the server through ``SharedTable``.
+
+Each limit is a bucket that refills continuously at ``limit / 60`` per second, as OpenAI's do: the
+level is what is in use, ``remaining = limit - level``, and the reset is the time until the level is
+back to zero. A request is admitted when it fits in both buckets (and the quota); then it is
+charged to both at once, so a refused request costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from fakeai.edge.shared_table import SharedTable, key_hash
+from fakeai.errors import InsufficientQuotaError, RateLimitError
+
+__all__ = ["Admission", "RateLimiter", "format_reset"]
+
+DOCS = "Visit https://platform.openai.com/account/rate-limits to learn more."
+ORGANIZATION = "org-fakeai"
+
+
+def format_reset(seconds: float) -> str:
+    """A duration the way OpenAI's ``x-ratelimit-reset-*`` headers write it (Go's format):
+    ``20ms``, ``1s``, ``8.64s``, ``6m0s``, ``1h2m3s``."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))}ms"
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs = f"{millis / 1000:.3f}".rstrip("0").rstrip(".")
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+class Admission:
+    """What the limiter decided for an admitted request: the headers its answer carries."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+
+
+class RateLimiter:
+    def __init__(self, table: SharedTable, *, rpm: int, tpm: int, quota: int, clock=time.monotonic) -> None:  # noqa: ANN001
+        self.table = table
+        self.rpm, self.tpm, self.quota = rpm, tpm, quota
+        self.clock = clock  # CLOCK_MONOTONIC is one clock for every process of the machine
+        self._hashes: dict[str, int] = {}
+
+    @property
+    def counts_tokens(self) -> bool:
+        return bool(self.tpm or self.quota)
+
+    def admit(self, key: str, tokens: int, model: str | None) -> Admission:
+        """Charge one request of ``tokens`` to ``key``, or raise the 429 OpenAI would send."""
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) > 10_000:
+                self._hashes.clear()
+            hashed = self._hashes[key] = key_hash(key)
+        rpm, tpm = self.rpm, self.tpm
+        now = self.clock()
+        with self.table as table:
+            if self.quota:
+                used = table.quota_used()
+                if used + tokens > self.quota:
+                    raise InsufficientQuotaError()
+            offset, slot = table.find(hashed, now - 60.0)
+            requests = max(0.0, slot.requests - (now - slot.requests_at) * rpm / 60.0) if rpm else 0.0
+            in_use = max(0.0, slot.tokens - (now - slot.tokens_at) * tpm / 60.0) if tpm else 0.0
+            if tpm and tokens > tpm:
+                raise self._too_large(model, tokens, _headers(rpm, requests, tpm, in_use))
+            if rpm and requests + 1 > rpm:
+                raise self._refused("requests", "RPM", model, rpm, requests, 1, (requests + 1 - rpm) * 60.0 / rpm,
+                                    _headers(rpm, requests, tpm, in_use))
+            if tpm and in_use + tokens > tpm:
+                raise self._refused("tokens", "TPM", model, tpm, in_use, tokens, (in_use + tokens - tpm) * 60.0 / tpm,
+                                    _headers(rpm, requests, tpm, in_use))
+            slot.requests, slot.requests_at = requests + 1, now
+            slot.tokens, slot.tokens_at = in_use + tokens, now
+            table.store(offset, hashed, slot)
+            if self.quota:
+                table.add_quota(tokens)
+        return Admission(_headers(rpm, slot.requests, tpm, slot.tokens))
+
+    def _refused(self, kind: str, unit: str, model: str | None, limit: int, used: float, asked: int, wait: float,
+                 headers: dict[str, str]) -> RateLimitError:
+        wait_ms = max(1, math.ceil(wait * 1000))
+        message = (
+            f"Rate limit reached for {model or 'this model'} in organization {ORGANIZATION} on {kind} per min ({unit}): "
+            f"Limit {limit}, Used {math.ceil(used)}, Requested {asked}. Please try again in {format_reset(wait_ms / 1000)}. "
+            f"{DOCS}"
+        )
+        headers["retry-after"] = str(math.ceil(wait_ms / 1000))
+        headers["retry-after-ms"] = str(wait_ms)
+        return RateLimitError(message, kind=kind, headers=headers)
+
+    def _too_large(self, model: str | None, tokens: int, headers: dict[str, str]) -> RateLimitError:
+        message = (
+            f"Request too large for {model or 'this model'} in organization {ORGANIZATION} on tokens per min (TPM): "
+            f"Limit {self.tpm}, Requested {tokens}. The input or output tokens must be reduced in order to run "
+            f"successfully. {DOCS}"
+        )
+        headers["x-should-retry"] = "false"  # waiting cannot help
+        return RateLimitError(message, kind="tokens", headers=headers, limit="too_large")
+
+
+def _headers(rpm: int, requests: float, tpm: int, tokens: float) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if rpm:
+        headers["x-ratelimit-limit-requests"] = str(rpm)
+        headers["x-ratelimit-remaining-requests"] = str(max(0, math.floor(rpm - requests)))
+        headers["x-ratelimit-reset-requests"] = format_reset(requests * 60.0 / rpm)
+    if tpm:
+        headers["x-ratelimit-limit-tokens"] = str(tpm)
+        headers["x-ratelimit-remaining-tokens"] = str(max(0, math.floor(tpm - tokens)))
+        headers["x-ratelimit-reset-tokens"] = format_reset(tokens * 60.0 / tpm)
+    return headers
