@@ -69,15 +69,13 @@ class RateLimiter:
         rpm, tpm = self.rpm, self.tpm
         now = self.clock()
         with self.table as table:
-            if self.quota:
-                used = table.quota_used()
-                if used + tokens > self.quota:
-                    raise InsufficientQuotaError()
             offset, slot = table.find(hashed, now - 60.0)
             requests = max(0.0, slot.requests - (now - slot.requests_at) * rpm / 60.0) if rpm else 0.0
             in_use = max(0.0, slot.tokens - (now - slot.tokens_at) * tpm / 60.0) if tpm else 0.0
-            if tpm and tokens > tpm:
+            if tpm and tokens > tpm:  # can never pass: said first
                 raise self._too_large(model, tokens, _headers(rpm, requests, tpm, in_use))
+            if self.quota and table.quota_used() + tokens > self.quota:
+                raise InsufficientQuotaError(headers=_headers(rpm, requests, tpm, in_use))
             if rpm and requests + 1 > rpm:
                 raise self._refused("requests", "RPM", model, rpm, requests, 1, (requests + 1 - rpm) * 60.0 / rpm,
                                     _headers(rpm, requests, tpm, in_use))

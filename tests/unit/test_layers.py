@@ -39,8 +39,10 @@ def test_only_store_imports_sqlalchemy():
 
 def test_modes_and_store_do_not_import_upwards():
     for module, imps in _modules():
-        if module.startswith("modes/"):
+        if module.startswith("edge/"):  # between api and modes: rate limits and faults
             assert not _uses(imps, "fakeai.api"), module
+        if module.startswith("modes/"):
+            assert not (_uses(imps, "fakeai.api") or _uses(imps, "fakeai.edge")), module
         if module.startswith("store/"):
             assert not (_uses(imps, "fakeai.api") or _uses(imps, "fakeai.modes")), module
 
