@@ -3,6 +3,7 @@
     python bench/run.py                 # every scenario, ~10 s each
     python bench/run.py --only chat,stream --duration 5
     python bench/run.py --only messages,msg-stream   # Anthropic's Messages API
+    python bench/run.py --only chat --serve-args "--rate-limit-rpm 100000000 --rate-limit-tpm 100000000000"
 
 Prints requests/s (and chunks/s for streams) with the ratio to the baseline, and each server's CPU time
 per request (per chunk for streams) with its ratio: on a shared, loaded machine the CPU ratio is the
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -169,6 +171,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--workers", type=int, default=1, help="FakeAI's --workers (the bare app keeps one)")
+    parser.add_argument("--serve-args", default="", help="extra 'fakeai serve' flags for the FakeAI side (one string)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install wrk", file=sys.stderr)
@@ -176,7 +179,7 @@ def main() -> int:
     wanted = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(
-        "--workers", str(args.workers), db=f"{tmp}/bench.db"
+        "--workers", str(args.workers), *shlex.split(args.serve_args), db=f"{tmp}/bench.db"
     ) as fake:
         save_fixed(fake.root_url, wanted, tmp)
         bare, bare_url = start_bare(tmp)

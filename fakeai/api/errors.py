@@ -53,7 +53,7 @@ _OPENAI_ONLY = frozenset({"message", "type", "param", "code"})
 
 
 def _domain_error(request: Request, exc: FakeAIError) -> Response:
-    if exc.status_code >= 500:
+    if exc.status_code >= 500 and "x-fakeai-fault" not in exc.headers:  # an injected fault is no failure of ours
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
     return _answer(request, exc.status_code, exc.to_dict(), exc.headers or None)
 
