@@ -47,6 +47,10 @@ _HOP_BY_HOP = frozenset(
         "proxy-connection",
         "accept-encoding",
         "cookie",
+        # FakeAI's own fault controls (the edge removes them when it runs; never the upstream's business)
+        "x-fakeai-fault",
+        "x-fakeai-fault-after",
+        "x-fakeai-fault-attempts",
     }
 )
 _AUTH = frozenset({"authorization", "api-key", "x-api-key"})
