@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 
 from fakeai.errors import ConnectionDropped, FakeAIError, InvalidRequestError, OverloadedError, RateLimitError
 from fakeai.modes.base import Body, EventStream, Reply, sse_event
+from fakeai.providers import anthropic_error_event
 from fakeai.schemas import encode_json
 from fakeai.settings import FAULT_TYPES
 
@@ -102,8 +103,9 @@ def forced(value: str, after: str | None) -> Fault | None:
     return Fault(name, count)
 
 
-def fault_error(fault: Fault, retry_after_ms: int) -> FakeAIError:
-    """The error answer of a replacing fault."""
+def fault_error(fault: Fault, retry_after_ms: int, anthropic: bool = False) -> FakeAIError:
+    """The error answer of a replacing fault (rendered in Anthropic's shape on Anthropic requests by
+    the API layer; ``overloaded`` is Anthropic's 529 there)."""
     headers = {"x-fakeai-fault": fault.type}
     if fault.type in ("rate_limit", "overloaded"):
         headers["retry-after"] = str(max(1, -(-retry_after_ms // 1000)))
@@ -114,12 +116,16 @@ def fault_error(fault: Fault, retry_after_ms: int) -> FakeAIError:
             kind="requests", limit="injected", headers=headers,
         )
     if fault.type == "overloaded":
+        if anthropic:
+            error = OverloadedError("Overloaded", headers=headers)
+            error.status_code = 529
+            return error
         return OverloadedError(
             "That model is currently overloaded with other requests. You can retry your request, or contact us "
             "through our help center at help.openai.com if the error persists.",
             headers=headers,
         )
-    return FakeAIError(SERVER_ERROR, headers=headers)
+    return FakeAIError("Internal server error" if anthropic else SERVER_ERROR, headers=headers)
 
 
 async def drop_after(seconds: float) -> None:
@@ -128,11 +134,14 @@ async def drop_after(seconds: float) -> None:
     raise ConnectionDropped()
 
 
-def damage(reply: Reply, fault: Fault, responses_api: bool) -> Reply:
-    """Apply a damaging fault to a (preview) answer."""
+CHAT, RESPONSES, ANTHROPIC = "chat", "responses", "anthropic"  # the stream framings a fault imitates
+
+
+def damage(reply: Reply, fault: Fault, wire: str = CHAT) -> Reply:
+    """Apply a damaging fault to a (preview) answer; ``wire`` picks the error event's framing."""
     reply.headers["x-fakeai-fault"] = fault.type
     if isinstance(reply, EventStream):
-        reply.events = _damaged(reply.events, fault, responses_api)
+        reply.events = _damaged(reply.events, fault, wire)
         return reply
     if fault.type == "malformed":  # a 200 whose JSON stops halfway
         content = reply.content[: len(reply.content) // 2] or b"{"
@@ -141,11 +150,13 @@ def damage(reply: Reply, fault: Fault, responses_api: bool) -> Reply:
         return TruncatedBody(content=reply.content, status=reply.status, media_type=reply.media_type,
                              headers=reply.headers, cut_at=len(reply.content) // 2)
     # stream_error on a whole answer: there is no stream to carry the error, so it is the error
-    raise FakeAIError(SERVER_ERROR, headers=reply.headers)
+    raise FakeAIError("Internal server error" if wire == ANTHROPIC else SERVER_ERROR, headers=reply.headers)
 
 
-def _error_event(fault: Fault, sent: int, responses_api: bool) -> bytes:
-    if responses_api:  # the Responses API's own error event
+def _error_event(fault: Fault, sent: int, wire: str) -> bytes:
+    if wire == ANTHROPIC:
+        return anthropic_error_event("Internal server error", "api_error")
+    if wire == RESPONSES:  # the Responses API's own error event
         body = {"type": "error", "code": "server_error", "message": SERVER_ERROR, "param": None, "sequence_number": sent}
         return sse_event(encode_json(body), "error")
     body = {"error": {"message": SERVER_ERROR, "type": "server_error", "param": None, "code": None}}
@@ -155,7 +166,10 @@ def _error_event(fault: Fault, sent: int, responses_api: bool) -> bytes:
 MALFORMED_EVENT = b'data: {"id": "chatcmpl-fault", "object": "chat.completion.chunk", "choices": [{"delta": {"cont\n\n'
 
 
-async def _damaged(events: AsyncIterator[bytes], fault: Fault, responses_api: bool) -> AsyncIterator[bytes]:
+ANTHROPIC_MALFORMED_EVENT = b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"ty\n\n'
+
+
+async def _damaged(events: AsyncIterator[bytes], fault: Fault, wire: str) -> AsyncIterator[bytes]:
     """Pass ``fault.after`` events, then strike; a stream shorter than that is struck before its
     last event (so a cut stream never ends with ``[DONE]``). One event of look-ahead."""
     sent = 0
@@ -175,6 +189,6 @@ async def _damaged(events: AsyncIterator[bytes], fault: Fault, responses_api: bo
     if fault.type == "stream_cut":
         raise ConnectionDropped()
     if fault.type == "stream_error":
-        yield _error_event(fault, sent, responses_api)
+        yield _error_event(fault, sent, wire)
     else:
-        yield MALFORMED_EVENT
+        yield ANTHROPIC_MALFORMED_EVENT if wire == ANTHROPIC else MALFORMED_EVENT

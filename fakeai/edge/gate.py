@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fakeai.edge.faults import DAMAGING, Fault, FaultPolicy, damage, drop_after, fault_error, forced
+from fakeai.edge.faults import ANTHROPIC, CHAT, DAMAGING, RESPONSES, Fault, FaultPolicy, damage, drop_after, fault_error, forced
 from fakeai.edge.limits import RateLimiter
 from fakeai.edge.request_cost import request_cost
 from fakeai.edge.shared_table import SharedTable
 from fakeai.errors import ConnectionDropped, FakeAIError, InsufficientQuotaError, InvalidRequestError, RateLimitError
 from fakeai.modes.base import Body, Exchange, Reply
+from fakeai.providers import is_anthropic
 
 if TYPE_CHECKING:
     from fakeai.metrics import Metrics
@@ -64,13 +65,14 @@ class Edge:
         forced_name = headers.pop(FAULT_HEADER, None)  # never forwarded, stored or part of a key
         after = headers.pop(AFTER_HEADER, None)
         attempts = headers.pop(ATTEMPTS_HEADER, None)
-        limit_headers = self._admit(exchange) if self.limiter is not None else None
+        anthropic = is_anthropic(exchange.path, headers)  # answers in Anthropic's shape and headers
+        limit_headers = self._admit(exchange, anthropic) if self.limiter is not None else None
         try:
             fault = self._fault(exchange, forced_name, after, attempts)
             if fault is None:
                 reply = await self.dispatcher.handle(exchange, synthetic)
             else:
-                reply = await self._inject(fault, exchange, synthetic)
+                reply = await self._inject(fault, exchange, synthetic, anthropic)
         except FakeAIError as exc:
             if limit_headers:
                 exc.headers.update(limit_headers)
@@ -81,12 +83,12 @@ class Edge:
 
     # -- rate limits ---------------------------------------------------------------------------------
 
-    def _admit(self, exchange: Exchange) -> dict[str, str]:
+    def _admit(self, exchange: Exchange, anthropic: bool) -> dict[str, str]:
         limiter = self.limiter
         assert limiter is not None
         tokens, model = request_cost(exchange.path, exchange.body) if limiter.counts_tokens else (0, None)
         try:
-            return limiter.admit(api_key(exchange.headers), tokens, model).headers
+            return limiter.admit(api_key(exchange.headers), tokens, model, anthropic).headers
         except (RateLimitError, InsufficientQuotaError) as exc:
             self.metrics.count_rate_limited(exchange.endpoint or exchange.path, exc.limit)
             if model is None and "this model" in exc.message:  # name the model, as OpenAI does (rare path)
@@ -120,28 +122,29 @@ class Edge:
             fault.after = forced(fault.type, after).after  # type: ignore[union-attr]
         return fault
 
-    async def _inject(self, fault: Fault, exchange: Exchange, synthetic: SyntheticThunk | None) -> Reply:
+    async def _inject(self, fault: Fault, exchange: Exchange, synthetic: SyntheticThunk | None, anthropic: bool) -> Reply:
         if fault.type in DAMAGING:
             reply = await self.dispatcher.preview(exchange, synthetic)
             self._count(exchange, fault)
             if reply is None:  # a route FakeAI cannot answer itself and no cassette: damage an empty answer
                 reply = Body(content=b'{"object": "fakeai.fault"}', headers={})
-            return damage(reply, fault, exchange.path.startswith("/v1/responses"))
+            wire = ANTHROPIC if anthropic else RESPONSES if exchange.path.startswith("/v1/responses") else CHAT
+            return damage(reply, fault, wire)
         self._count(exchange, fault)
         if fault.type == "disconnect":
             raise ConnectionDropped()
         if fault.type == "timeout":
             await drop_after(self.timeout_s)
-        raise fault_error(fault, self.retry_after_ms)
+        raise fault_error(fault, self.retry_after_ms, anthropic)
 
     def _count(self, exchange: Exchange, fault: Fault) -> None:
         self.metrics.count_fault(exchange.endpoint or exchange.path, fault.type)
 
 
 def api_key(headers: dict[str, str]) -> str:
-    """The key a request's limits are charged to (``Bearer`` or Azure's ``api-key``)."""
+    """The key a request's limits are charged to (``Bearer``, Anthropic's ``x-api-key`` or Azure's ``api-key``)."""
     value = headers.get("authorization")
     if value is not None:
         scheme, _, key = value.partition(" ")
         return key.strip() or ANONYMOUS
-    return headers.get("api-key") or ANONYMOUS
+    return headers.get("x-api-key") or headers.get("api-key") or ANONYMOUS

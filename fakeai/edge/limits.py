@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import datetime, timedelta, timezone
 
 from fakeai.edge.shared_table import SharedTable, key_hash
 from fakeai.errors import InsufficientQuotaError, RateLimitError
@@ -59,8 +60,9 @@ class RateLimiter:
     def counts_tokens(self) -> bool:
         return bool(self.tpm or self.quota)
 
-    def admit(self, key: str, tokens: int, model: str | None) -> Admission:
-        """Charge one request of ``tokens`` to ``key``, or raise the 429 OpenAI would send."""
+    def admit(self, key: str, tokens: int, model: str | None, anthropic: bool = False) -> Admission:
+        """Charge one request of ``tokens`` to ``key``, or raise the 429 OpenAI (or, for an Anthropic
+        request, Anthropic) would send."""
         hashed = self._hashes.get(key)
         if hashed is None:
             if len(self._hashes) > 10_000:
@@ -73,45 +75,72 @@ class RateLimiter:
             requests = max(0.0, slot.requests - (now - slot.requests_at) * rpm / 60.0) if rpm else 0.0
             in_use = max(0.0, slot.tokens - (now - slot.tokens_at) * tpm / 60.0) if tpm else 0.0
             if tpm and tokens > tpm:  # can never pass: said first
-                raise self._too_large(model, tokens, _headers(rpm, requests, tpm, in_use))
+                raise self._too_large(model, tokens, _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
             if self.quota and table.quota_used() + tokens > self.quota:
-                raise InsufficientQuotaError(headers=_headers(rpm, requests, tpm, in_use))
+                raise _no_quota(_headers(rpm, requests, tpm, in_use, anthropic), anthropic)
             if rpm and requests + 1 > rpm:
                 raise self._refused("requests", "RPM", model, rpm, requests, 1, (requests + 1 - rpm) * 60.0 / rpm,
-                                    _headers(rpm, requests, tpm, in_use))
+                                    _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
             if tpm and in_use + tokens > tpm:
                 raise self._refused("tokens", "TPM", model, tpm, in_use, tokens, (in_use + tokens - tpm) * 60.0 / tpm,
-                                    _headers(rpm, requests, tpm, in_use))
+                                    _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
             slot.requests, slot.requests_at = requests + 1, now
             slot.tokens, slot.tokens_at = in_use + tokens, now
             table.store(offset, hashed, slot)
             if self.quota:
                 table.add_quota(tokens)
-        return Admission(_headers(rpm, slot.requests, tpm, slot.tokens))
+        return Admission(_headers(rpm, slot.requests, tpm, slot.tokens, anthropic))
 
     def _refused(self, kind: str, unit: str, model: str | None, limit: int, used: float, asked: int, wait: float,
-                 headers: dict[str, str]) -> RateLimitError:
+                 headers: dict[str, str], anthropic: bool) -> RateLimitError:
         wait_ms = max(1, math.ceil(wait * 1000))
-        message = (
-            f"Rate limit reached for {model or 'this model'} in organization {ORGANIZATION} on {kind} per min ({unit}): "
-            f"Limit {limit}, Used {math.ceil(used)}, Requested {asked}. Please try again in {format_reset(wait_ms / 1000)}. "
-            f"{DOCS}"
-        )
+        if anthropic:
+            what = "requests" if kind == "requests" else "request tokens"
+            message = (
+                f"Number of {what} has exceeded your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); "
+                "see the response headers for current usage. Please reduce the prompt length or the maximum tokens "
+                "requested, or try again later."
+            )
+        else:
+            message = (
+                f"Rate limit reached for {model or 'this model'} in organization {ORGANIZATION} on {kind} per min ({unit}): "
+                f"Limit {limit}, Used {math.ceil(used)}, Requested {asked}. "
+                f"Please try again in {format_reset(wait_ms / 1000)}. {DOCS}"
+            )
         headers["retry-after"] = str(math.ceil(wait_ms / 1000))
         headers["retry-after-ms"] = str(wait_ms)
         return RateLimitError(message, kind=kind, headers=headers)
 
-    def _too_large(self, model: str | None, tokens: int, headers: dict[str, str]) -> RateLimitError:
+    def _too_large(self, model: str | None, tokens: int, headers: dict[str, str], anthropic: bool) -> RateLimitError:
         message = (
             f"Request too large for {model or 'this model'} in organization {ORGANIZATION} on tokens per min (TPM): "
             f"Limit {self.tpm}, Requested {tokens}. The input or output tokens must be reduced in order to run "
             f"successfully. {DOCS}"
         )
+        if anthropic:
+            message = (
+                f"This request would exceed your organization's rate limit of {self.tpm} tokens per minute "
+                f"(requested {tokens}). Please reduce the prompt length or the maximum tokens requested."
+            )
         headers["x-should-retry"] = "false"  # waiting cannot help
         return RateLimitError(message, kind="tokens", headers=headers, limit="too_large")
 
 
-def _headers(rpm: int, requests: float, tpm: int, tokens: float) -> dict[str, str]:
+def _no_quota(headers: dict[str, str], anthropic: bool) -> InsufficientQuotaError:
+    if anthropic:  # Anthropic answers a spent balance with a 400, as its API does
+        error = InsufficientQuotaError(
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or "
+            "purchase credits.",
+            headers=headers,
+        )
+        error.status_code = 400
+        return error
+    return InsufficientQuotaError(headers=headers)
+
+
+def _headers(rpm: int, requests: float, tpm: int, tokens: float, anthropic: bool = False) -> dict[str, str]:
+    if anthropic:
+        return _anthropic_headers(rpm, requests, tpm, tokens)
     headers: dict[str, str] = {}
     if rpm:
         headers["x-ratelimit-limit-requests"] = str(rpm)
@@ -121,4 +150,23 @@ def _headers(rpm: int, requests: float, tpm: int, tokens: float) -> dict[str, st
         headers["x-ratelimit-limit-tokens"] = str(tpm)
         headers["x-ratelimit-remaining-tokens"] = str(max(0, math.floor(tpm - tokens)))
         headers["x-ratelimit-reset-tokens"] = format_reset(tokens * 60.0 / tpm)
+    return headers
+
+
+def _anthropic_headers(rpm: int, requests: float, tpm: int, tokens: float) -> dict[str, str]:
+    """Anthropic's names; a reset is the RFC 3339 time the bucket is full again."""
+    now = datetime.now(timezone.utc)
+
+    def at(seconds: float) -> str:
+        return (now + timedelta(seconds=math.ceil(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    headers: dict[str, str] = {}
+    if rpm:
+        headers["anthropic-ratelimit-requests-limit"] = str(rpm)
+        headers["anthropic-ratelimit-requests-remaining"] = str(max(0, math.floor(rpm - requests)))
+        headers["anthropic-ratelimit-requests-reset"] = at(requests * 60.0 / rpm)
+    if tpm:
+        headers["anthropic-ratelimit-tokens-limit"] = str(tpm)
+        headers["anthropic-ratelimit-tokens-remaining"] = str(max(0, math.floor(tpm - tokens)))
+        headers["anthropic-ratelimit-tokens-reset"] = at(tokens * 60.0 / tpm)
     return headers

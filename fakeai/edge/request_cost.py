@@ -26,6 +26,7 @@ class _Costed(msgspec.Struct):
     prompt: Any = None
     input: Any = None
     instructions: Any = None
+    system: Any = None  # Anthropic's system prompt
     suffix: Any = None
     max_completion_tokens: Any = None
     max_tokens: Any = None
@@ -57,7 +58,7 @@ def _prompt(data: _Costed) -> int:
     messages = data.messages
     if isinstance(messages, list) and all(isinstance(m, dict) for m in messages):
         tokens += count_message_tokens(messages)
-    for value in (data.prompt, data.input, data.instructions, data.suffix):
+    for value in (data.prompt, data.input, data.instructions, data.system, data.suffix):
         if value is not None:
             tokens += _text_tokens(value, 0)
     return tokens

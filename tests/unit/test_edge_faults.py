@@ -80,25 +80,32 @@ def _collect(stream: EventStream) -> tuple[list[bytes], BaseException | None]:
 
 
 def test_stream_faults_strike_after_k_events_and_never_end_with_done() -> None:
-    got, error = _collect(damage(EventStream(events=_events(10)), Fault("stream_cut", 4), False))
+    got, error = _collect(damage(EventStream(events=_events(10)), Fault("stream_cut", 4)))
     assert got == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n"] and type(error).__name__ == "ConnectionDropped"
-    got, error = _collect(damage(EventStream(events=_events(2)), Fault("stream_cut", 9), False))
+    got, error = _collect(damage(EventStream(events=_events(2)), Fault("stream_cut", 9)))
     assert SSE_DONE not in got and len(got) == 2 and error is not None  # short stream: struck before [DONE]
-    got, error = _collect(damage(EventStream(events=_events(10)), Fault("stream_error", 2), False))
+    got, error = _collect(damage(EventStream(events=_events(10)), Fault("stream_error", 2)))
     assert error is None and len(got) == 3 and b'"error"' in got[-1] and b"server_error" in got[-1]
-    got, _ = _collect(damage(EventStream(events=_events(10)), Fault("stream_error", 1), True))
+    got, _ = _collect(damage(EventStream(events=_events(10)), Fault("stream_error", 1), "responses"))
     assert got[-1].startswith(b"event: error\n") and b'"sequence_number":1' in got[-1]
-    got, _ = _collect(damage(EventStream(events=_events(10)), Fault("malformed", 0), False))
+    got, _ = _collect(damage(EventStream(events=_events(10)), Fault("malformed", 0)))
     assert len(got) == 1 and got[0].startswith(b"data: {") and got[0].endswith(b"\n\n")
+
+
+def test_anthropic_streams_get_anthropic_events() -> None:
+    got, error = _collect(damage(EventStream(events=_events(10)), Fault("stream_error", 2), "anthropic"))
+    assert error is None and got[-1].startswith(b"event: error\ndata: ") and b'"api_error"' in got[-1]
+    got, _ = _collect(damage(EventStream(events=_events(10)), Fault("malformed", 1), "anthropic"))
+    assert got[-1].startswith(b"event: content_block_delta\ndata: {")
 
 
 def test_whole_answer_faults() -> None:
     body = b'{"id": "chatcmpl-1", "object": "chat.completion", "choices": []}'
-    broken = damage(Body(content=body, headers={}), Fault("malformed", 3), False)
+    broken = damage(Body(content=body, headers={}), Fault("malformed", 3))
     assert isinstance(broken, Body) and body.startswith(broken.content) and len(broken.content) < len(body)
     assert broken.headers["x-fakeai-fault"] == "malformed"
-    cut = damage(Body(content=body, headers={}), Fault("stream_cut", 3), False)
+    cut = damage(Body(content=body, headers={}), Fault("stream_cut", 3))
     assert isinstance(cut, TruncatedBody) and 0 < cut.cut_at < len(body)
     with pytest.raises(FakeAIError) as info:
-        damage(Body(content=body, headers={}), Fault("stream_error", 3), False)
+        damage(Body(content=body, headers={}), Fault("stream_error", 3))
     assert info.value.status_code == 500 and info.value.headers["x-fakeai-fault"] == "stream_error"
