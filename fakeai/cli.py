@@ -19,7 +19,7 @@ from fakeai import __version__
 from fakeai.cassettes.cli import cassettes
 from fakeai.cli_support import DB_HELP, CLIError, load_settings, option_help
 from fakeai.run_dir import RunDir
-from fakeai.settings import OPTIONS, Mode, Settings, masked_url
+from fakeai.settings import OPTIONS, Mode, Settings, masked_text, masked_url
 
 __all__ = ["main", "cli"]
 
@@ -30,8 +30,8 @@ def _serve_options(func):  # noqa: ANN001, ANN202 - a click decorator
     for option in reversed(OPTIONS):
         help_text = option_help(option)
         if option.kind == "bool":
-            flag = option.flag
-            decls = [f"{flag}/--no-{flag[2:]}"]
+            on, off = option.flags
+            decls = [f"{on}/{off}"]
             func = click.option(*decls, option.name, default=None, help=help_text)(func)
         elif option.kind == "list":
             func = click.option(option.flag, option.name, multiple=True, help=help_text + " Repeatable.")(func)
@@ -79,11 +79,7 @@ def serve(**explicit: object) -> None:
     # mode); made before the workers start. Workers open it from the run directory themselves.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(run_dir.sub("metrics"))
     export_settings(settings)
-    click.echo(
-        f"FakeAI {__version__} ({settings.mode.value} mode) on http://{settings.host}:{settings.port}/v1 "
-        f"db={masked_url(settings.db)} workers={settings.workers}",
-        err=True,
-    )
+    click.echo(start_line(settings), err=True)
     # uvicorn re-raises the SIGTERM/SIGINT that stopped it once it has shut down, which would end
     # this process before a `finally` could run: remove the directory on the way out either way.
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -125,7 +121,7 @@ def _prepare_database(settings: Settings, run_dir: RunDir) -> Settings:
         if settings.mode is Mode.REPLAY:
             _rewind_episodes(settings.db_url)  # once for all the workers, before they start
     except Exception as exc:  # noqa: BLE001 - a person gets the reason, not a traceback
-        raise CLIError(f"cannot prepare database {masked_url(settings.db)}: {_one_line(exc)}") from None
+        raise CLIError(f"cannot prepare database {masked_url(settings.db)!r}: {_masked(exc, settings.db)}") from None
     if settings.cassettes:
         from fakeai.cassettes.directory import load_directory
 
@@ -150,9 +146,17 @@ def _rewind_episodes(url: str) -> None:
     asyncio.run(rewind())
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return masked_url(lines[0]) if lines else type(exc).__name__
+def start_line(settings: Settings) -> str:
+    """The banner ``serve`` prints: where it listens and which database (never its password)."""
+    return (
+        f"FakeAI {__version__} ({settings.mode.value} mode) on http://{settings.host}:{settings.port}/v1 "
+        f"db={masked_url(settings.db)} workers={settings.workers}"
+    )
+
+
+def _masked(exc: Exception, url: str) -> str:
+    """A driver's error as one line, with the URL's password masked if the driver echoed it."""
+    return masked_text((str(exc) or type(exc).__name__).splitlines()[0], url)
 
 
 def _exit_on_signal(run_dir: RunDir, signum: int, _frame: object) -> None:
@@ -195,7 +199,7 @@ def db_upgrade(db_path: str | None, revision: str) -> None:
         upgrade_database(settings.db_url, revision)
         click.echo(f"{masked_url(settings.db)}: at revision {current_revision(settings.db_url)}")
     except Exception as exc:  # noqa: BLE001
-        raise CLIError(f"cannot upgrade {masked_url(settings.db)}: {_one_line(exc)}") from None
+        raise CLIError(f"cannot upgrade {masked_url(settings.db)!r}: {_masked(exc, settings.db)}") from None
 
 
 @db.command("current")
@@ -208,7 +212,7 @@ def db_current(db_path: str | None) -> None:
     try:
         click.echo(current_revision(settings.db_url) or "empty (never migrated)")
     except Exception as exc:  # noqa: BLE001
-        raise CLIError(f"cannot read {masked_url(settings.db)}: {_one_line(exc)}") from None
+        raise CLIError(f"cannot read {masked_url(settings.db)!r}: {_masked(exc, settings.db)}") from None
 
 
 cli.add_command(cassettes)

@@ -9,6 +9,7 @@ default. A bad value raises ``SettingsError`` with a one-line message naming the
 from __future__ import annotations
 
 import enum
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ __all__ = [
     "Option",
     "Settings",
     "SettingsError",
+    "masked_text",
     "masked_url",
 ]
 
@@ -46,15 +48,6 @@ FAULT_TYPES = (  # what --fault-types and x-fakeai-fault accept (fakeai.edge.fau
     "stream_error",
     "malformed",
 )
-
-
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^/\s]*@")
-
-
-def masked_url(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part replaced by ``***`` (for every message
-    and log line that names a database or upstream); anything else is returned as it is."""
-    return _URL_PASSWORD.sub(r"\g<head>:***@", url)
 
 
 class SettingsError(ValueError):
@@ -85,6 +78,7 @@ class Option:
     help: str
     choices: tuple[str, ...] = ()
     metavar: str = ""  # what --help shows for the value (URL, DIR); else the kind
+    switch: tuple[str, str] = ()  # a bool's on/off flags when not --name/--no-name
 
     @property
     def env(self) -> str:
@@ -92,7 +86,12 @@ class Option:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.switch[0] if self.switch else "--" + self.name.replace("_", "-")
+
+    @property
+    def flags(self) -> tuple[str, str]:
+        """A bool option's on and off flags."""
+        return self.switch or (self.flag, "--no-" + self.flag[2:])
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -111,6 +110,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("db_max_overflow", "int", 10, "Extra PostgreSQL connections each worker may open under a burst."),
     Option("require_api_key", "bool", True, "Require 'Authorization: Bearer KEY' on /v1 endpoints."),
     Option("api_keys", "list", (), "Extra accepted API keys, comma-separated (added to the defaults)."),
+    Option(
+        "default_keys",
+        "bool",
+        None,
+        "Accept the public default keys. Default: yes, except where a real key is spent "
+        "(--upstream-api-key with record mode or --on-miss record).",
+        switch=("--allow-default-keys", "--no-default-keys"),
+    ),
     Option("strict_models", "bool", False, "Answer 404 model_not_found for models not in the catalogue."),
     Option("ttft_ms", "float", 0.0, "Simulated time to first token, in milliseconds."),
     Option("itl_ms", "float", 0.0, "Simulated inter-token latency, in milliseconds per token."),
@@ -236,6 +243,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_max_overflow: int = 10
     require_api_key: bool = True
     api_keys: tuple[str, ...] = ()
+    default_keys: bool | None = None  # None: on unless a real upstream key is spent
     strict_models: bool = False
     ttft_ms: float = 0.0
     itl_ms: float = 0.0
@@ -275,8 +283,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_dir: str | None = None
 
     @property
+    def needs_upstream(self) -> bool:
+        return self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.RECORD)
+
+    @property
+    def spends_real_key(self) -> bool:
+        """Requests may reach the upstream with ``--upstream-api-key``: someone's real money."""
+        return self.needs_upstream and bool(self.upstream_api_key or self.anthropic_key_upstream)
+
+    @property
+    def key_check_stands_aside(self) -> bool:
+        """Recording with the clients' own keys for every provider: the upstreams judge them."""
+        return self.mode is Mode.RECORD and not self.upstream_api_key and not self.anthropic_key_upstream
+
+    @property
     def accepted_keys(self) -> frozenset[str]:
-        return frozenset(DEFAULT_API_KEYS) | frozenset(self.api_keys)
+        # The defaults are printed in the README: anyone could use them. Where they would open a
+        # real upstream key they are off unless asked for (--allow-default-keys).
+        defaults = self.default_keys if self.default_keys is not None else not self.spends_real_key
+        return (frozenset(DEFAULT_API_KEYS) if defaults else frozenset()) | frozenset(self.api_keys)
 
     def fault_weights(self) -> tuple[tuple[str, float], ...]:
         """``--fault-types`` as (type, weight) pairs: ``rate_limit=2`` or a bare ``stream_cut`` (weight 1)."""
@@ -341,6 +366,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"--workers must be at least 1, got {self.workers}")
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise SettingsError("--db-pool-size must be at least 1 and --db-max-overflow not negative")
+        for option in OPTIONS:
+            value = getattr(self, option.name)
+            if option.kind == "float" and value is not None and not math.isfinite(value):
+                raise SettingsError(f"{option.flag} must be a finite number")
         for name in ("ttft_ms", "itl_ms", "latency_jitter", "replay_speed", "prefill_ms_per_token",
                      "max_concurrency", "max_queue", "itl_per_seq_ms"):
             if getattr(self, name) < 0:
@@ -361,7 +390,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.fault_timeout_s < 0:
             raise SettingsError("--fault-timeout-s must not be negative")
         self.fault_weights()  # raises for an unknown type or a bad weight
-        needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.RECORD)
+        needs_upstream = self.needs_upstream
         if needs_upstream and not (self.upstream or self.anthropic_upstream):
             raise SettingsError(
                 "record mode (and --on-miss record) needs --upstream URL (or FAKEAI_UPSTREAM) "
@@ -375,7 +404,32 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("upstream", "anthropic_upstream"):
             url = getattr(self, name)
             if url and not url.startswith(("http://", "https://")):
-                raise SettingsError(f"{_BY_NAME[name].flag} must be an http(s) URL, got {url!r}")
+                raise SettingsError(f"{_BY_NAME[name].flag} must be an http(s) URL, got {masked_url(url)!r}")
+        if self.require_api_key and not self.key_check_stands_aside and not self.accepted_keys:
+            if self.spends_real_key and self.default_keys is None:
+                raise SettingsError(
+                    "--upstream-api-key is spent for clients, so the public default keys are off and no key "
+                    "would be accepted: pass --api-keys KEY (or --allow-default-keys)"
+                )
+            raise SettingsError("--no-default-keys leaves no accepted API key: pass --api-keys KEY")
+
+
+def masked_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for anything a person or a log may see.
+    A bare path (an SQLite file) comes back unchanged."""
+    # user[:password]@ after the scheme, up to the last "@": a stray "@" in a password masks more, never less
+    return _CREDENTIALS.sub(lambda m: m["head"] + (":***" if m["password"] is not None else "") + "@", url, count=1)
+
+
+def masked_text(text: str, url: str) -> str:
+    """``text`` (say, a driver's error) with ``url``'s password masked wherever it appears."""
+    match = _CREDENTIALS.match(url)
+    password = match["password"] if match else None
+    text = text.replace(url, masked_url(url))
+    return text.replace(password, "***") if password else text
+
+
+_CREDENTIALS = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/@]*)(?::(?P<password>.*))?@")
 
 
 def _parse(option: Option, raw: Any, source: str) -> Any:
@@ -393,7 +447,10 @@ def _parse(option: Option, raw: Any, source: str) -> Any:
         if kind == "int":
             return int(raw)
         if kind == "float":
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):  # nan/inf slip through every comparison check
+                raise ValueError
+            return value
         if kind == "list":
             items = raw if isinstance(raw, (list, tuple)) else [raw]
             return tuple(p.strip() for item in items for p in str(item).split(",") if p.strip())
@@ -404,7 +461,7 @@ def _parse(option: Option, raw: Any, source: str) -> Any:
             return text
         return str(raw)
     except ValueError:
-        expected = {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(kind)
+        expected = {"bool": "true or false", "int": "a whole number", "float": "a finite number"}.get(kind)
         if kind == "choice":
             expected = "one of " + ", ".join(option.choices)
         raise SettingsError(f"{source}: invalid value {raw!r}, expected {expected}") from None

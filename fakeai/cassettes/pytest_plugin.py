@@ -32,6 +32,7 @@ Nothing heavy is imported until the fixture is used, so test runs that don't use
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import sys
 from pathlib import Path
@@ -128,6 +129,7 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     mode, cassettes, upstream, extra = _settings(request.config)
     args = ["--mode", mode, *extra]
     env: dict[str, str] = {}
+    keys: dict[str, str] = {}
     if mode == "record":
         anthropic_upstream = os.environ.get("FAKEAI_ANTHROPIC_UPSTREAM")
         if not upstream and not anthropic_upstream:
@@ -137,6 +139,10 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         for name in ("FAKEAI_UPSTREAM_API_KEY", "FAKEAI_ANTHROPIC_UPSTREAM", "FAKEAI_ANTHROPIC_UPSTREAM_API_KEY"):
             if os.environ.get(name):
                 env[name] = os.environ[name]
+        if os.environ.get("FAKEAI_UPSTREAM_API_KEY") or os.environ.get("FAKEAI_ANTHROPIC_UPSTREAM_API_KEY"):
+            # A real key is spent, so the server takes no public key: the session gets one of its own.
+            keys["api_key"] = "sk-fakeai-session-" + secrets.token_hex(16)
+            args += ["--api-keys", keys["api_key"]]
     elif mode == "replay":
         if not cassettes.is_dir():
             pytest.fail(f"--fakeai-mode replay: no cassette directory at {cassettes}", pytrace=False)
@@ -145,7 +151,7 @@ def fakeai_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     if configured and mode == "replay":
         args.append("--keep-cassettes")  # into the configured database, not a private one
     db = configured or tmp_path_factory.mktemp("fakeai") / "fakeai.db"
-    process = ServerProcess(*args, db=str(db), env=env)
+    process = ServerProcess(*args, db=str(db), env=env, **keys)
     try:
         process.start()
     except RuntimeError as exc:

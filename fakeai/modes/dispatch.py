@@ -137,7 +137,7 @@ class Dispatcher:
     async def start(self) -> None:
         """Open long-lived resources: the pooled upstream client, the replay cache."""
         settings = self.settings
-        needs_upstream = self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and OnMiss(settings.on_miss) is OnMiss.RECORD)
+        needs_upstream = settings.needs_upstream
         if self.mode is not Mode.SYNTHETIC and self.db is None:
             raise RuntimeError("record and replay need a database")
         if needs_upstream:

@@ -159,7 +159,11 @@ class CassetteAdmin:
         try:
             upgrade_database(url)
         except Exception as exc:  # noqa: BLE001 - any reason becomes one line for a person
-            raise AdminError(f"cannot open database {path or masked_url(url)}: {_one_line(exc)}") from None
+            parsed = make_url(url)  # never the password, even if the driver echoed it
+            shown, reason = path or parsed.render_as_string(hide_password=True), _one_line(exc)
+            if parsed.password:
+                reason = reason.replace(str(parsed.password), "***")
+            raise AdminError(f"cannot open database {shown}: {reason}") from None
         self.engine: Engine = sync_engine(url)
 
     def close(self) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
+import httpcore  # noqa: F401 - imported before pytester snapshots sys.modules: a re-import after its
+import pytest  #   restore would give httpcore errors httpx no longer recognises (an ordering trap)
 
 from fakeai.cassettes.server_process import ServerProcess
 
@@ -45,9 +46,10 @@ def test_never_recorded(fakeai_server):
 '''
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    with ServerProcess(db=str(tmp_path_factory.mktemp("plugin-upstream") / "up.db")) as server:
+@pytest.fixture
+def upstream(tmp_path):
+    # One per test: the first test stops its upstream to prove replay needs none.
+    with ServerProcess(db=str(tmp_path / "up.db")) as server:
         yield server
 
 
@@ -160,3 +162,24 @@ def test_the_fixture_pointed_at_a_postgresql_database(pytester, tmp_path):
         assert hits(url) >= 2  # replayed from the PostgreSQL database
         assert lines_with(replayed, "MODE=")[0].startswith("replay")
         assert lines_with(replayed, "ANSWER=") == lines_with(recorded, "ANSWER=")
+
+
+def test_recording_with_an_upstream_key_gives_the_session_a_key_of_its_own(pytester, upstream, tmp_path, monkeypatch):
+    """With FAKEAI_UPSTREAM_API_KEY the recorder spends a real key, so the public keys are off: the
+    fixture's client must still get in (with a key made for the session), and nothing else does."""
+    monkeypatch.setenv("FAKEAI_UPSTREAM_API_KEY", upstream.api_key)  # the upstream's real key
+    pytester.makepyfile(
+        test_keyed=SUITE
+        + '''
+def test_public_key_is_refused(fakeai_server):
+    import openai, pytest
+    assert not fakeai_server.api_key.startswith("sk-fakeai-1234")
+    public = openai.OpenAI(api_key="sk-fakeai-1234567890abcdef", base_url=fakeai_server.base_url, max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        public.models.list()
+'''
+    )
+    result = pytester.runpytest_subprocess(
+        "--fakeai-mode", "record", "--fakeai-upstream", upstream.base_url, "--fakeai-cassettes", str(tmp_path / "c")
+    )
+    result.assert_outcomes(passed=4)

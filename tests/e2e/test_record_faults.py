@@ -361,7 +361,7 @@ def test_secrets_never_reach_the_database(start_server, tmp_path, upstream) -> N
     db = str(tmp_path / "secrets.db")
     server = start_server(
         "--mode", "record", "--upstream", upstream.base_url,
-        "--upstream-api-key", UPSTREAM_KEY,
+        "--upstream-api-key", UPSTREAM_KEY, "--allow-default-keys",
         "--redact-header", "X-Tenant-Token",
         "--match-header", "X-Tenant-Token,Authorization",  # named, yet secrets never join the key
         "--redact-field", "user,metadata.card",
@@ -414,7 +414,7 @@ def test_client_leaving_mid_stream_still_records_the_whole_answer(start_server, 
     """The upstream is read to its end by the recorder itself: a client that stops after two events
     (as SDKs do after `data: [DONE]`, or a user pressing Ctrl-C) does not cost the recording."""
     db = str(tmp_path / "left.db")
-    server = start_server("--mode", "record", "--upstream", upstream.base_url, "--upstream-api-key", UPSTREAM_KEY, db=db)
+    server = start_server("--mode", "record", "--upstream", upstream.base_url, "--upstream-api-key", UPSTREAM_KEY, "--allow-default-keys", db=db)
     body = {**CHAT, "max_tokens": 40, "stream": True, "ignore_eos": True}
     with httpx.stream("POST", server.base_url + "/chat/completions", json=body, headers={
         "Authorization": f"Bearer {KEY}"}, timeout=30) as response:
