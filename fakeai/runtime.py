@@ -16,6 +16,8 @@ __all__ = ["Runtime"]
 
 
 class Runtime:
+    shutdown_grace = 10.0  # seconds unfinished tasks get at shutdown before they are cancelled
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.run_dir = RunDir.open(settings.run_dir)  # set by `fakeai serve` for all its workers
@@ -36,8 +38,9 @@ class Runtime:
             await self.dispatcher.rewind()
 
     async def stop(self) -> None:
-        await self.synthetic.tasks.settle()  # background responses finish before the database closes
-        await self.dispatcher.stop()
+        # Background responses and recordings finish (or are cancelled) before the database closes.
+        await self.synthetic.tasks.settle(self.shutdown_grace)
+        await self.dispatcher.stop(self.shutdown_grace)
         await self.db.dispose()
         self.edge.close()
         self.metrics.close()

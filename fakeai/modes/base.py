@@ -8,6 +8,7 @@ record and replay key on), parses it for synthetic mode, and asks the dispatcher
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Union
 
@@ -18,6 +19,8 @@ __all__ = ["Body", "EventStream", "Exchange", "Reply", "StreamStats", "TaskSet",
 JSON = "application/json"
 SSE_TYPE = "text/event-stream"
 SSE = SSE_TYPE + "; charset=utf-8"  # what OpenAI sends
+
+_log = logging.getLogger("fakeai.tasks")
 
 
 class Exchange(msgspec.Struct, kw_only=True):
@@ -79,19 +82,40 @@ def sse_event(data: bytes, event: str | None = None) -> bytes:
 
 class TaskSet:
     """Tasks that outlive their request (a recording's upstream pump, a background response, a save
-    after a hang-up): kept referenced until they end, and waited for (bounded) at shutdown so their
-    writes land before the database closes."""
+    after a hang-up): kept referenced until they end, each failure logged once with what it lost,
+    and at shutdown waited for (bounded), then whatever is left cancelled and awaited, so no task
+    still runs when the database closes."""
 
     __slots__ = ("_tasks",)
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: dict[asyncio.Task, str] = {}
 
-    def track(self, task: asyncio.Task) -> asyncio.Task:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def track(self, task: asyncio.Task, lost: str) -> asyncio.Task:
+        """Keep ``task`` until it ends; ``lost`` says what a failure costs (``"response resp_1"``)."""
+        self._tasks[task] = lost
+        task.add_done_callback(self._done)
         return task
 
+    def _done(self, task: asyncio.Task) -> None:
+        lost = self._tasks.pop(task, "a task's work")
+        if task.cancelled():
+            return  # cancelled on purpose (a cancelled response) or at shutdown, which says so itself
+        exc = task.exception()  # retrieved here, so asyncio never adds "exception was never retrieved"
+        if exc is not None:
+            _log.error("%s was lost: %s: %s", lost, type(exc).__name__, exc, exc_info=exc)
+
     async def settle(self, timeout: float = 10.0) -> None:
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        if not pending:
+            return
+        lost = sorted(self._tasks[task] for task in pending if task in self._tasks)
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=timeout)  # cancellation is delivered at their next await
+        _log.warning("shutdown cancelled %d unfinished task(s) after %gs; lost: %s", len(lost), timeout, ", ".join(lost))

@@ -169,13 +169,13 @@ class Dispatcher:
         if self.replayer is not None:
             await self.replayer.rewind()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
         """Close what ``start`` opened (and write replay's pending hit counts)."""
         if self.replayer is not None:
             await self.replayer.stop()
         for recorder in (self.recorder, self.anthropic_recorder):
             if recorder is not None:
-                await recorder.stop()
+                await recorder.stop(grace)
                 await recorder.upstream.close()
         if self.db is not None and self.mode is not Mode.SYNTHETIC:
             from fakeai.store import cassettes

@@ -79,7 +79,8 @@ class Recorder:
         # leave mid-stream. Either way the pump reads the answer to its end and records it whole.
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._pumps.track(
-            asyncio.get_running_loop().create_task(self._pump(exchange, request, response, headers, store_it, count, queue))
+            asyncio.get_running_loop().create_task(self._pump(exchange, request, response, headers, store_it, count, queue)),
+            f"the recording of {exchange.method} {exchange.path} ({request.key[:12]})",
         )
         while (event := await queue.get()) is not None:
             yield event
@@ -107,9 +108,9 @@ class Recorder:
         finally:
             queue.put_nowait(None)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
         """Let streams still being read finish (bounded), so nothing whole is lost at shutdown."""
-        await self._pumps.settle()
+        await self._pumps.settle(grace)
 
     async def _store(self, exchange, request, status, headers, *, body=None, events=None) -> None:  # noqa: ANN001
         started = exchange.started or time.perf_counter()

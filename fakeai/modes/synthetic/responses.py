@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
@@ -52,6 +52,9 @@ from fakeai.schemas.responses import (
 )
 from fakeai.modes.synthetic.response_input import Conversation, read_format, read_input, read_tools, tool_choice
 from fakeai.store import responses as store
+
+if TYPE_CHECKING:
+    from fakeai.store import Database
 
 __all__ = [
     "cancel_response",
@@ -357,7 +360,8 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
     if req.background:
         shell.status = "queued"
         await store.insert_response(ctx.database, _row(shell, conv, None))
-        task = ctx.tasks.track(asyncio.create_task(_run_background(ctx, shell, final, conv, seq, planned)))
+        task = ctx.tasks.track(asyncio.create_task(_run_background(ctx, shell, final, conv, seq, planned)),
+                               f"background response {shell.id}")
         _BACKGROUND[shell.id] = task
         task.add_done_callback(lambda _: _BACKGROUND.pop(shell.id, None))
         return Body(content=_encode(shell))
@@ -392,7 +396,8 @@ async def _stored_even_if_left(
             yield event
     except (GeneratorExit, asyncio.CancelledError):
         if not persist.done:
-            ctx.tasks.track(asyncio.get_running_loop().create_task(persist()))
+            ctx.tasks.track(asyncio.get_running_loop().create_task(persist()),
+                            "a streamed response saved after its client left")
         raise
 
 
@@ -405,14 +410,32 @@ async def _run_background(ctx: SyntheticContext, shell: Response, final: Respons
         if not await store.update_response(db, shell.id, status="in_progress", body=_encode(running),
                                            only_from=("queued",)):
             return  # deleted or cancelled meanwhile
-        await ctx.engine.complete(seq, planned.output_tokens)
-        row = _row(final, conv, planned)
+        row = await _generate(ctx, final, conv, seq, planned)
         await store.update_response(db, shell.id, status=final.status, body=row.body, only_from=_RUNNING,
                                     history_text=row.history_text, history_tokens=row.history_tokens)
     except asyncio.CancelledError:
+        # A cancel request already stored `cancelled` (the guard keeps it); anything else is shutdown.
+        await _fail(db, shell, "The server shut down before the response finished.")
         raise
-    except Exception:  # noqa: BLE001 - a background task has nobody to report to but the log
-        log.exception("background response %s failed", shell.id)
+    except Exception:
+        # Pollers wait for a final status: give them one, then let the task set log what was lost.
+        await _fail(db, shell, "The server had an error while generating the response.")
+        raise
+
+
+async def _generate(ctx: SyntheticContext, final: Response, conv: Conversation, seq: Sequence,
+                    planned: Planned) -> store.ResponseRow:
+    """A background response's generation: the answer is planned already, this takes its time."""
+    await ctx.engine.complete(seq, planned.output_tokens)
+    return _row(final, conv, planned)
+
+
+async def _fail(db: Database, shell: Response, message: str) -> None:
+    failed = msgspec.structs.replace(shell, status="failed", error={"code": "server_error", "message": message})
+    try:
+        await store.update_response(db, shell.id, status="failed", body=_encode(failed), only_from=_RUNNING)
+    except Exception:  # noqa: BLE001 - the original failure is what gets reported
+        log.exception("background response %s: could not store its failure", shell.id)
 
 
 async def retrieve_response(ctx: SyntheticContext, response_id: str) -> Body:
