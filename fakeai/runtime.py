@@ -7,6 +7,7 @@ import asyncio
 from fakeai.edge import Edge
 from fakeai.metrics import Metrics
 from fakeai.modes.dispatch import Dispatcher
+from fakeai.modes.single_flight import ServerRecordingLocks
 from fakeai.modes.synthetic import SyntheticContext
 from fakeai.run_dir import RunDir
 from fakeai.settings import Settings
@@ -27,7 +28,8 @@ class Runtime:
         # One pool per worker process: --db-pool-size connections kept, --db-max-overflow more under a burst.
         self.db = Database(settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         self.synthetic = SyntheticContext(settings, self.db, self.metrics)
-        self.dispatcher = Dispatcher(settings, self.db, self.metrics)
+        locks = ServerRecordingLocks(self.run_dir.sub("recording-locks"))  # shared by the server's workers
+        self.dispatcher = Dispatcher(settings, self.db, self.metrics, recording_locks=locks)
         self.edge = Edge(settings, self.dispatcher, self.metrics, self.run_dir)  # rate limits, injected faults
 
     async def start(self) -> None:

@@ -11,6 +11,7 @@ would be a fifth of a small request's cost, for a header nothing there uses.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from fakeai.errors import FakeAIError, NotFoundError, UpstreamError
 from fakeai.modes.base import Exchange, Reply
 from fakeai.modes.keys import CanonicalRequest, KeyConfig, canonical_request
 from fakeai.providers import anthropic_error_event, is_anthropic
+from fakeai.modes.single_flight import RecordingLocks, ServerRecordingLocks
 from fakeai.settings import Mode, OnMiss, Settings
 
 if TYPE_CHECKING:
@@ -36,9 +38,19 @@ HASH = "x-fakeai-request-hash"
 
 _SYNTHETIC = {SOURCE: "synthetic"}
 
+# Bodies past this size are hashed (sha256, multipart split) in a thread: a 100 MB upload is a few
+# hundred milliseconds of CPU that would otherwise stall every stream of the worker.
+THREADED_KEY_BYTES = 1024 * 1024
+
 
 class Dispatcher:
-    def __init__(self, settings: Settings, db: Database | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None = None,
+        metrics: Metrics | None = None,
+        recording_locks: RecordingLocks | None = None,
+    ) -> None:
         self.settings = settings
         self.mode = Mode(settings.mode)
         self.db = db
@@ -54,6 +66,8 @@ class Dispatcher:
         self.recorder: Recorder | None = None  # OpenAI requests (--upstream)
         self.anthropic_recorder: Recorder | None = None  # Anthropic requests (--anthropic-upstream, else --upstream)
         self.replayer: Replayer | None = None
+        # --on-miss record: one recording per key at a time (see single_flight.py)
+        self.recording_locks: RecordingLocks = recording_locks or ServerRecordingLocks(None)
 
     def key_of(self, exchange: Exchange) -> CanonicalRequest:
         return canonical_request(
@@ -63,7 +77,10 @@ class Dispatcher:
     async def handle(self, exchange: Exchange, synthetic: SyntheticThunk | None) -> Reply:
         if self.mode is Mode.SYNTHETIC:
             return await self.synthesize(exchange, synthetic)
-        request = self.key_of(exchange)
+        if len(exchange.body) > THREADED_KEY_BYTES:
+            request = await asyncio.to_thread(self.key_of, exchange)
+        else:
+            request = self.key_of(exchange)
         if self.mode is Mode.RECORD:
             return await self.record(exchange, request)
         return await self.replay(exchange, request, synthetic)
@@ -96,7 +113,9 @@ class Dispatcher:
         reply.headers.update(headers)
         return reply
 
-    async def record(self, exchange: Exchange, request: CanonicalRequest) -> Reply:
+    async def record(
+        self, exchange: Exchange, request: CanonicalRequest, on_recorded: Callable[[], None] | None = None
+    ) -> Reply:
         headers = {SOURCE: "upstream", HASH: request.key}
         anthropic = is_anthropic(exchange.path, exchange.headers)
         recorder = self.anthropic_recorder if anthropic else self.recorder
@@ -104,7 +123,7 @@ class Dispatcher:
             if recorder is None:  # only one provider's upstream is configured
                 flag = "--anthropic-upstream (or --upstream)" if anthropic else "--upstream"
                 raise UpstreamError(f"No upstream for {exchange.method} {exchange.path}: start FakeAI with {flag}.")
-            reply = await recorder.forward(exchange, request, self._counter(exchange))
+            reply = await recorder.forward(exchange, request, self._counter(exchange), on_recorded)
         except FakeAIError as exc:
             exc.headers.update(headers)
             raise
@@ -123,10 +142,26 @@ class Dispatcher:
         if on_miss is OnMiss.SYNTHETIC:
             return await self.synthesize(exchange, synthetic, request)
         if on_miss is OnMiss.RECORD:
-            reply = await self.record(exchange, request)
-            self.replayer.forget(request.key)
-            return reply
+            return await self._record_once(exchange, request, count)
         raise await self.replayer.miss(exchange, request, {SOURCE: "replay", HASH: request.key})
+
+    async def _record_once(self, exchange: Exchange, request: CanonicalRequest, count: Callable[[str], None]) -> Reply:
+        """Record a miss unless an identical request is recording it right now: then wait for that
+        recording and replay it (concurrent identical misses record one episode, not several)."""
+        assert self.replayer is not None
+        release = await self.recording_locks.acquire(request.key)
+        try:
+            cassette = await self.replayer.find(request.key)  # recorded while this request waited?
+            if cassette is not None:
+                release()
+                count("hits")
+                return await self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
+            reply = await self.record(exchange, request, on_recorded=release)  # released once stored
+        except BaseException:
+            release()
+            raise
+        self.replayer.forget(request.key)
+        return reply
 
     def _counter(self, exchange: Exchange) -> Callable[[str], None]:
         metrics, endpoint = self.metrics, exchange.endpoint or exchange.path

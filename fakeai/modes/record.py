@@ -6,9 +6,10 @@ arrives (nothing is buffered for the client), with each event's offset from the 
 kept; the cassette is written after the upstream's last event, and only then does the client's
 stream end. A stream that breaks off gives the client an SSE error event and stores nothing.
 
-The upstream stream is read by a task of its own, so a client that leaves early (SDKs close the
-connection as soon as they read ``data: [DONE]``, before the upstream's end is seen) does not lose
-the recording: the answer is still read to its end and stored if it completes.
+The upstream stream is read by a task of its own, started as soon as the upstream's headers are in,
+so a client that leaves early (before the body starts, or as SDKs do right after ``data: [DONE]``,
+before the upstream's end is seen) does not lose the recording: the answer is still read to its end,
+the upstream response closed, and the cassette stored if the answer completes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ __all__ = ["Recorder"]
 log = logging.getLogger("fakeai.record")
 
 Count = Callable[[str], None]  # count(outcome) for this request's endpoint
+Done = Callable[[], None]  # told once when a recording is over
+
+
+def _nothing() -> None:
+    pass
+
+
+async def _drain(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
+    while (event := await queue.get()) is not None:
+        yield event
 
 
 class Recorder:
@@ -46,51 +57,64 @@ class Recorder:
         self.record_errors = record_errors
         self._pumps = TaskSet()
 
-    async def forward(self, exchange: Exchange, request: CanonicalRequest, count: Count) -> Reply:
-        """Answer ``exchange`` from the upstream and record it. Raises 502/504 before any byte."""
+    async def forward(
+        self, exchange: Exchange, request: CanonicalRequest, count: Count, on_recorded: Done | None = None
+    ) -> Reply:
+        """Answer ``exchange`` from the upstream and record it. Raises 502/504 before any byte.
+        ``on_recorded`` is called once the recording is over (stored, or given up), also for a
+        stream, whose recording ends after this returns."""
+        done = on_recorded or _nothing
         try:
-            response = await self.upstream.open(exchange)
+            deadline = self.upstream.deadline()
+            try:
+                response = await self.upstream.open(exchange, deadline)
+            except Exception:
+                count("upstream_errors")
+                raise
+            headers = kept_headers(response.headers)
+            content_type = response.headers.get("content-type", "")
+            store_it = response.status_code < 400 or self.record_errors
+            if response.status_code >= 400:
+                count("upstream_errors")
+            if content_type.startswith(SSE_TYPE) and response.status_code < 400:
+                queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+                # The pump starts now, not when the client first asks for a byte: a client that leaves
+                # before the body starts would otherwise leave the upstream open and nothing recorded.
+                pump = self._pump(exchange, request, response, headers, store_it, count, queue, done)
+                self._pumps.track(
+                    asyncio.get_running_loop().create_task(pump),
+                    f"the recording of {exchange.method} {exchange.path} ({request.key[:12]})",
+                )
+                return EventStream(
+                    events=_drain(queue), status=response.status_code, media_type=content_type, headers=dict(headers)
+                )
+        except BaseException:
+            done()
+            raise
+        try:
+            body = await self.upstream.read_body(response, deadline)
         except Exception:
             count("upstream_errors")
+            done()
             raise
-        headers = kept_headers(response.headers)
-        content_type = response.headers.get("content-type", "")
-        store_it = response.status_code < 400 or self.record_errors
-        if response.status_code >= 400:
-            count("upstream_errors")
-        if content_type.startswith(SSE_TYPE) and response.status_code < 400:
-            events = self._relay(exchange, request, response, headers, store_it, count)
-            return EventStream(
-                events=events, status=response.status_code, media_type=content_type, headers=dict(headers)
-            )
         try:
-            body = await self.upstream.read_body(response)
-        except Exception:
-            count("upstream_errors")
-            raise
-        if store_it:
-            await self._store(exchange, request, response.status_code, headers, body=body)
-            count("recordings")
+            if store_it:
+                await self._store(exchange, request, response.status_code, headers, body=body)
+                count("recordings")
+        finally:
+            done()
         return Body(content=body, status=response.status_code, media_type=content_type or JSON, headers=dict(headers))
 
-    async def _relay(self, exchange, request, response, headers, store_it: bool, count: Count) -> AsyncIterator[bytes]:  # noqa: ANN001, PLR0913
+    async def _pump(self, exchange, request, response, headers, store_it, count, queue, done) -> None:  # noqa: ANN001, PLR0913
         # The upstream is read by its own task, not by the client's: an SDK closes the connection as
         # soon as it reads `data: [DONE]`, often before the upstream's end is seen, and a client may
-        # leave mid-stream. Either way the pump reads the answer to its end and records it whole.
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._pumps.track(
-            asyncio.get_running_loop().create_task(self._pump(exchange, request, response, headers, store_it, count, queue)),
-            f"the recording of {exchange.method} {exchange.path} ({request.key[:12]})",
-        )
-        while (event := await queue.get()) is not None:
-            yield event
-
-    async def _pump(self, exchange, request, response, headers, store_it, count, queue) -> None:  # noqa: ANN001, PLR0913
+        # leave before or during the stream. Either way the pump reads the answer to its end and
+        # records it whole.
         events: list[tuple[float, bytes]] = []
         started = exchange.started or time.perf_counter()
         try:
             try:
-                async for event in sse_events(response):
+                async for event in sse_events(response, idle=self.upstream.timeout):
                     events.append(((time.perf_counter() - started) * 1000.0, event))
                     queue.put_nowait(event)
             finally:
@@ -107,6 +131,7 @@ class Recorder:
             queue.put_nowait(self.error_event(f"Recording the upstream's answer failed: {type(exc).__name__}."))
         finally:
             queue.put_nowait(None)
+            done()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Let streams still being read finish (bounded), so nothing whole is lost at shutdown."""

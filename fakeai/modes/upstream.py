@@ -4,10 +4,16 @@
 in; the body is then read whole (``read_body``) or event by event (``sse_events``) as it arrives.
 Connection failures become 502 and timeouts 504 (``fakeai.errors``), so a client always gets an
 OpenAI-shaped answer.
+
+``--upstream-timeout`` is a deadline, not httpx's per-read timeout (which an upstream trickling a
+byte at a time never trips): status and headers, and a whole answer's body, must all arrive within
+that many seconds of the request; a stream must deliver each complete event within that many
+seconds of the previous one (an idle limit, so a long stream that keeps talking is never cut).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
@@ -17,7 +23,7 @@ import httpx
 from fakeai.errors import UpstreamError, UpstreamTimeoutError
 from fakeai.modes.base import Exchange
 
-__all__ = ["KEPT_RESPONSE_HEADERS", "Upstream", "UpstreamDropped", "kept_headers", "sse_events"]
+__all__ = ["KEPT_RESPONSE_HEADERS", "SSESplitter", "Upstream", "UpstreamDropped", "kept_headers", "sse_events"]
 
 # Response headers worth replaying; everything else (cookies, dates, servers, connection
 # management, rate-limit state of someone's account) is left out of cassettes.
@@ -117,7 +123,11 @@ class Upstream:
         headers["accept-encoding"] = "gzip, identity"
         return headers
 
-    async def open(self, exchange: Exchange) -> httpx.Response:
+    def deadline(self) -> float:
+        """When a request sent now must have its status, headers (and a whole body) in."""
+        return asyncio.get_running_loop().time() + self.timeout
+
+    async def open(self, exchange: Exchange, deadline: float) -> httpx.Response:
         """Send the request; return once status and headers are in (body not read yet)."""
         request = self.client.build_request(
             exchange.method,
@@ -127,21 +137,23 @@ class Upstream:
             content=exchange.body or None,
         )
         try:
-            return await self.client.send(request, stream=True)
-        except httpx.TimeoutException:
+            async with asyncio.timeout_at(deadline):
+                return await self.client.send(request, stream=True)
+        except (httpx.TimeoutException, TimeoutError):
             raise UpstreamTimeoutError(
                 f"The upstream ({self.public_url}) did not answer within {self.timeout:g} seconds."
             ) from None
         except httpx.HTTPError as exc:
             raise UpstreamError(f"The upstream ({self.public_url}) could not be reached: {_reason(exc)}") from None
 
-    async def read_body(self, response: httpx.Response) -> bytes:
-        """The whole decoded body; raises 502/504 if the upstream fails half-way."""
+    async def read_body(self, response: httpx.Response, deadline: float) -> bytes:
+        """The whole decoded body by the deadline; raises 502/504 if the upstream fails half-way."""
         try:
-            return await response.aread()
-        except httpx.TimeoutException:
+            async with asyncio.timeout_at(deadline):
+                return await response.aread()
+        except (httpx.TimeoutException, TimeoutError):
             raise UpstreamTimeoutError(
-                f"The upstream ({self.public_url}) stopped answering for {self.timeout:g} seconds."
+                f"The upstream ({self.public_url}) did not finish its answer within {self.timeout:g} seconds."
             ) from None
         except httpx.HTTPError as exc:
             raise UpstreamError(f"The upstream ({self.public_url}) failed mid-answer: {_reason(exc)}") from None
@@ -154,23 +166,66 @@ def _reason(exc: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-async def sse_events(response: httpx.Response) -> AsyncIterator[bytes]:
+class SSESplitter:
+    """Cuts a byte stream into whole SSE events (terminator included) as chunks arrive.
+
+    Incremental: each chunk is scanned once (plus the three bytes before it, where a terminator may
+    straddle two chunks), so one very large event costs linear time, not a rescan per chunk."""
+
+    __slots__ = ("_buffer", "_scanned")
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._scanned = 0  # bytes of the buffer already searched for a terminator
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        buffer = self._buffer
+        buffer += chunk
+        events: list[bytes] = []
+        start = 0
+        position = max(self._scanned - 3, 0)
+        while (match := _EVENT_END.search(buffer, position)) is not None:
+            events.append(bytes(buffer[start : match.end()]))
+            start = position = match.end()
+        if start:
+            del buffer[:start]
+        self._scanned = len(buffer)
+        return events
+
+    @property
+    def pending(self) -> bytes:
+        """What arrived after the last whole event."""
+        return bytes(self._buffer)
+
+
+async def sse_events(response: httpx.Response, idle: float | None = None) -> AsyncIterator[bytes]:
     """Each SSE event of ``response`` as soon as its terminating blank line arrives, as the exact
     bytes the upstream sent (terminator included). Raises ``UpstreamDropped`` if the stream breaks
-    off — including ending in the middle of an event, which only a truncated stream does."""
-    buffer = b""
+    off — including ending in the middle of an event, which only a truncated stream does — or, with
+    ``idle``, when no whole event arrives for that many seconds (bytes trickling in do not count)."""
+    splitter = SSESplitter()
+    loop = asyncio.get_running_loop()
+    chunks = response.aiter_bytes()
+    next_event_by = loop.time() + idle if idle is not None else None
     try:
-        async for chunk in response.aiter_bytes():
-            buffer += chunk
-            start = 0
-            for match in _EVENT_END.finditer(buffer):
-                yield buffer[start : match.end()]
-                start = match.end()
-            if start:
-                buffer = buffer[start:]
+        while True:
+            try:
+                async with asyncio.timeout_at(next_event_by):
+                    chunk = await anext(chunks, None)
+            except TimeoutError:
+                raise UpstreamDropped(f"the upstream sent no whole event for {idle:g} seconds") from None
+            if chunk is None:
+                break
+            events = splitter.feed(chunk)
+            if events and idle is not None:
+                next_event_by = loop.time() + idle
+            for event in events:
+                yield event
     except httpx.TimeoutException as exc:
         raise UpstreamDropped("the upstream stopped sending events (timeout)") from exc
     except httpx.HTTPError as exc:
         raise UpstreamDropped(f"the upstream stream broke off: {_reason(exc)}") from exc
-    if buffer.strip():
+    finally:
+        await chunks.aclose()
+    if splitter.pending.strip():
         raise UpstreamDropped("the upstream stream ended in the middle of an event")
