@@ -29,7 +29,8 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
     """Add ``x-request-id`` to every HTTP response (and Anthropic's ``request-id`` to answers to
-    Anthropic requests), and put the runtime, the arrival time, the request id, whether the
+    Anthropic requests, and ``x-fakeai-source: synthetic`` to those no mode labelled: errors raised
+    before a mode runs, image files), and put the runtime, the arrival time, the request id, whether the
     request speaks Anthropic's wire and the server's ``send`` (see ``replies.drop_connection``) in
     the scope (one dict store each, where Litestar's ``app.state`` costs a few microseconds per read).
 
@@ -58,6 +59,8 @@ def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
                     headers.append((b"x-request-id", request_id))
                 if anthropic and b"request-id" not in names:  # a replayed upstream's own id stays
                     headers.append((b"request-id", request_id))
+                if b"x-fakeai-source" not in names:  # FakeAI's own answers: 401, 404, 405, 413, files
+                    headers.append((b"x-fakeai-source", b"synthetic"))
                 message["headers"] = headers
             await send(message)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from fakeai.api.passthrough import any_v1_route
 from fakeai.api.replies import runtime_of
 from fakeai.errors import AuthenticationError
 
@@ -15,6 +16,7 @@ _MISSING = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
     "Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or an x-api-key header."
 )
+_CATCH_ALL_FN = any_v1_route.fn
 _WRONG = "Incorrect API key provided. Use one of the keys this FakeAI server accepts (see its --api-keys)."
 
 
@@ -25,6 +27,9 @@ async def require_api_key(connection: ASGIConnection, _: BaseRouteHandler | None
     runtime = runtime_of(connection)
     if not runtime.settings.require_api_key or runtime.dispatcher.upstream_checks_keys[connection.scope["fakeai_anthropic"]]:
         return
+    handler = connection.scope.get("route_handler")  # Litestar copies handlers: compare what they wrap
+    if runtime.dispatcher.synthetic_only and getattr(handler, "fn", None) is _CATCH_ALL_FN:
+        return  # an unknown route is 404 unknown_url with or without a key, as OpenAI answers
     value = azure = None
     for name, raw in connection.scope["headers"]:  # raw ASGI headers: no Headers object per request
         if name == b"authorization":

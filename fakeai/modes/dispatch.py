@@ -65,6 +65,9 @@ class Dispatcher:
         )
         self.recorder: Recorder | None = None  # OpenAI requests (--upstream)
         self.anthropic_recorder: Recorder | None = None  # Anthropic requests (--anthropic-upstream, else --upstream)
+        # Synthetic mode answers routes it does not know with 404 itself; in record and replay the
+        # catch-all route forwards or replays them, so they are real routes that need a key.
+        self.synthetic_only = self.mode is Mode.SYNTHETIC
         self.replayer: Replayer | None = None
         # --on-miss record: one recording per key at a time (see single_flight.py)
         self.recording_locks: RecordingLocks = recording_locks or ServerRecordingLocks(None)

@@ -49,3 +49,33 @@ def test_stream_content_type_has_one_charset(api):
     with api.stream("POST", "/v1/chat/completions", json=body) as r:
         assert r.status_code == 200
         assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
+
+
+def test_every_answer_says_its_source(make_client):
+    api = make_client(max_body_bytes=2048)
+    no_key = {"Authorization": ""}
+    answers = {
+        401: api.get("/v1/models", headers=no_key),
+        405: api.delete("/v1/models"),
+        413: api.post("/v1/chat/completions", content=b"{" + b" " * 4096 + b"}",
+                      headers={"content-type": "application/json"}),
+        404: api.get("/nowhere"),
+        200: api.get("/health"),
+    }
+    for status, r in answers.items():
+        assert r.status_code == status, (status, r.text)
+        assert r.headers["x-fakeai-source"] == "synthetic", status
+    # An answer a mode labelled keeps its label (one header, not two).
+    assert api.get("/v1/models").headers.get_list("x-fakeai-source") == ["synthetic"]
+
+
+def test_unknown_v1_route_without_a_key_is_404_in_synthetic_mode(make_client):
+    """OpenAI answers an unknown URL 404 whether or not a key came; so does synthetic mode. In record
+    and replay modes the catch-all forwards or replays any /v1 route, so there a key is needed."""
+    no_key = {"Authorization": ""}
+    r = make_client().post("/v1/does/not/exist", json={}, headers=no_key)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_url"
+    r = make_client(mode="replay").post("/v1/does/not/exist", json={}, headers=no_key)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+    # A known route still needs its key in synthetic mode.
+    assert make_client().get("/v1/models", headers=no_key).status_code == 401
