@@ -160,7 +160,13 @@ OPTIONS: tuple[Option, ...] = (
         "go to --upstream, else the client's own x-api-key.",
         metavar="KEY",
     ),
-    Option("upstream_timeout", "float", 600.0, "Seconds to wait for the upstream before answering 504."),
+    Option(
+        "upstream_timeout",
+        "float",
+        600.0,
+        "Deadline (s) for the upstream's headers and whole answers (504 after it); for streams, "
+        "the longest gap between events.",
+    ),
     Option("match_header", "list", (), "Request headers that are part of the cassette key, comma-separated."),
     Option(
         "match_ignore",

@@ -287,7 +287,11 @@ def test_validation_errors_name_the_field(api, body, param):
 
 def test_malformed_json(api):
     r = api.post(URL, content=b'{"model": "x", "messages": [', headers={"content-type": "application/json"})
-    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    assert r.status_code == 400
+    # OpenAI's shape, every key present: a malformed body has no param to name and no code.
+    assert r.json() == {"error": {"message": r.json()["error"]["message"], "type": "invalid_request_error",
+                                  "param": None, "code": None}}
+    assert "could not parse the JSON body" in r.json()["error"]["message"]
 
 
 def test_strict_models(make_client):
@@ -341,3 +345,45 @@ def test_unusable_tool_schema_is_400(api, params):
     tools = [{"type": "function", "function": {"name": "f", "parameters": params}}]
     r = post(api, tools=tools, tool_choice="required")
     assert r.status_code == 400 and r.json()["error"]["param"] == "tools"
+
+
+def _finish_and_text(api, stream: bool, **body) -> tuple[str, str, int]:  # noqa: ANN001
+    """(finish_reason, the content or the tool arguments, completion tokens), streamed or not."""
+    if not stream:
+        answer = post(api, **body).json()
+        choice = answer["choices"][0]
+        calls = choice["message"].get("tool_calls") or []
+        text = "".join(c["function"]["arguments"] for c in calls) if calls else choice["message"]["content"]
+        return choice["finish_reason"], text, answer["usage"]["completion_tokens"]
+    chunks = events(post(api, stream=True, stream_options={"include_usage": True}, **body))
+    reasons = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert len(reasons) == 1
+    text = ""
+    for c in chunks:
+        delta = c["choices"][0]["delta"] if c["choices"] else {}
+        text += delta.get("content") or ""
+        text += "".join(t["function"].get("arguments") or "" for t in delta.get("tool_calls") or [])
+    return reasons[0], text, chunks[-1]["usage"]["completion_tokens"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_mode_cut_by_max_tokens_is_length(api, stream):
+    fmt = {"response_format": {"type": "json_object"}, "seed": 3}
+    reason, text, tokens = _finish_and_text(api, stream, max_tokens=4, **fmt)
+    assert (reason, tokens) == ("length", 4)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)  # cut mid-object, as a real model's would be
+    reason, text, tokens = _finish_and_text(api, stream, max_tokens=4000, **fmt)
+    assert reason == "stop" and isinstance(json.loads(text), dict) and tokens < 4000
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_call_cut_by_max_tokens_is_length(api, stream):
+    tools = {"tools": [WEATHER], "tool_choice": "required", "seed": 3}
+    reason, text, tokens = _finish_and_text(api, stream, max_tokens=3, **tools)
+    assert (reason, tokens) == ("length", 3)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    reason, text, tokens = _finish_and_text(api, stream, max_tokens=4000, **tools)
+    assert reason == "tool_calls" and tokens < 4000
+    jsonschema.validate(json.loads(text), WEATHER["function"]["parameters"])
