@@ -92,7 +92,7 @@ def test_latency_applies_to_completions(start_server):
     start = time.perf_counter()
     client.completions.create(model=MODEL, prompt="Hi", max_tokens=21)
     elapsed = time.perf_counter() - start
-    assert 0.9 * (0.2 + 20 * 0.01) <= elapsed < 2.0
+    assert 0.9 * (0.2 + 20 * 0.01) <= elapsed  # a floor: a loaded machine can only make it later
     start = time.perf_counter()
     first = None
     for chunk in client.completions.create(model=MODEL, prompt="Hi", max_tokens=11, stream=True):

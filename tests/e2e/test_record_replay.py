@@ -251,13 +251,14 @@ def test_replay_at_speed_one_keeps_the_recorded_gaps(recording) -> None:  # noqa
         assert raw.http_response.content == answers["chat"][1]
         duration = _duration_of(db, answers["chat"][1])
         assert duration >= TTFT_MS + 5 * ITL_MS
-        assert duration - 5 <= whole_ms <= duration + 120, (whole_ms, duration)
+        assert duration - 5 <= whole_ms, (whole_ms, duration)  # floors here; accuracy: bench/timing.py
     assert len(arrivals) == len(recorded)
     # Real time: time to first token and every gap as recorded (the clocks differ by the request's
     # trip to the server, so allow a little either way).
     assert recorded[0] >= TTFT_MS
     for got, want in zip(arrivals, recorded):
-        assert want - 5 <= got <= want + 100, (got, want)
+        assert want - 5 <= got, (got, want)  # never earlier than recorded
+    assert arrivals == sorted(arrivals)
     assert arrivals[-1] - arrivals[0] >= 0.8 * (recorded[-1] - recorded[0])
 
 
@@ -297,22 +298,19 @@ def _arrivals(server: ServerProcess) -> list[float]:
     return out
 
 
-def test_replay_at_speed_zero_is_faster_than_recorded(replayer, recording) -> None:  # noqa: ANN001
-    db, answers, _, _ = recording
-    recorded = _recorded_offsets(db, answers["chat.stream"][1])
-    client = replayer.client()
-    client.models.list()  # connect first: time only the stream
-    started = time.perf_counter()
-    status, events = sleepy_stream(client)
-    elapsed = (time.perf_counter() - started) * 1000
+def test_replay_at_speed_zero_sends_the_recorded_events(replayer, recording) -> None:  # noqa: ANN001
+    # How much faster than recorded it is: bench/timing.py (no wall-clock bound in a test).
+    _, answers, _, _ = recording
+    status, events = sleepy_stream(replayer.client())
     assert status == 200 and events == answers["chat.stream"][1]
-    assert elapsed < recorded[-1] / 2
 
 
-def test_hits_are_written_back(recording, replayer) -> None:  # noqa: ANN001
+def test_hits_are_written_back(recording) -> None:  # noqa: ANN001
     db = recording[0]
-    replayer.client().models.list()
-    replayer.stop()  # shutdown flushes the batched hit counts
+    # Its own server, stopped here: the module's shared replayer stays up for whichever test runs next.
+    with ServerProcess("--mode", "replay", db=db) as replayer:
+        replayer.client().models.list()
+    # the server stopped: shutdown flushed the batched hit counts
     infos = asyncio.run(_list(db))
     models = [i for i in infos if i.path == "/v1/models"]
     assert models[0].hits >= 1 and models[0].last_used_at is not None

@@ -1,7 +1,6 @@
 import base64
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -131,13 +130,12 @@ def test_byte_lru_is_bounded_by_bytes():
     assert small.get(("m", None, "float", "t0")) is None
 
 
-def test_batch_of_2048_is_fast():
+def test_batch_of_2048():
+    # Its speed (~0.15 s on one core) is measured by bench/timing.py, not asserted here.
     texts = [f"passage {i} about topic {i % 37} and retrieval with vectors" for i in range(2048)]
-    started = time.perf_counter()
     vectors = embed_texts(MODEL, texts)
-    elapsed = time.perf_counter() - started
     assert vectors.shape == (2048, 1536)
-    assert elapsed < 3.0, elapsed  # ~0.15 s on one core; generous for a loaded CI machine
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_repeated_request_is_answered_from_the_body_cache():

@@ -54,15 +54,7 @@ def test_answers_keep_status_headers_and_events(db) -> None:  # noqa: ANN001
         reply = await fast.answer(exchange(b"{}"), await fast.find("s" * 64), {"x-fakeai-source": "replay"})
         assert isinstance(reply, EventStream) and reply.media_type == "text/event-stream; charset=utf-8"
         assert reply.headers == {"x-request-id": "req_1", "x-fakeai-source": "replay"}
-        assert [e async for e in reply.events] == [b"data: 1\n\n", b"data: [DONE]\n\n"]
-        # Speed 0 ignores the offsets: a stream recorded over a minute comes at once (no timing race
-        # on a loaded machine: the margin is the whole minute).
-        late = [(0.0, b"data: 1\n\n"), (60_000.0, b"data: [DONE]\n\n")]
-        await store.insert(db, store.Cassette(key="l" * 64, method="POST", path="/v1/x", request=b"{}", status=200, stream=True, events=late))
-        started = time.perf_counter()
-        quick = await fast.answer(exchange(b"{}"), await fast.find("l" * 64), {})
-        assert [e async for e in quick.events] == [b"data: 1\n\n", b"data: [DONE]\n\n"]
-        assert time.perf_counter() - started < 30
+        assert [e async for e in reply.events] == [b"data: 1\n\n", b"data: [DONE]\n\n"]  # speed: bench/timing.py
         # Found first, then the request "arrives": the recorded offsets count from the arrival, and a
         # lookup on a slow database must not eat into them.
         found = await real.find("s" * 64)

@@ -1,6 +1,5 @@
 """The offline tokenizer: lossless splitting, cl100k-like counts, chat overhead."""
 
-import time
 
 import pytest
 
@@ -76,10 +75,8 @@ def test_message_parts_and_tool_calls():
     assert count_message_tokens(calls) > 6
 
 
-def test_fast_enough():
+def test_long_text_counts_grow_with_the_text():
+    # Its speed (~0.3 us per token) is measured by bench/timing.py, not asserted here.
     text = "The quick brown fox jumps over the lazy dog. " * 2000  # ~20k tokens
-    start = time.perf_counter()
-    for i in range(5):
-        count_tokens(text + str(i))  # defeat the memo
-    per_token = (time.perf_counter() - start) / 5 / count_tokens(text)
-    assert per_token < 3e-6  # ~0.3 us measured; generous bound for slow CI
+    counts = [count_tokens(text * k) for k in (1, 2)]
+    assert 15_000 < counts[0] and counts[0] * 2 - 2 <= counts[1] <= counts[0] * 2 + 2
