@@ -14,7 +14,12 @@ import httpx
 import pytest
 
 from fakeai.cassettes.server_process import ServerProcess
-from fakeai.store import Database
+from fakeai.modes.base import EventStream, Exchange
+from fakeai.modes.keys import canonical_request
+from fakeai.modes.record import Recorder
+from fakeai.modes.upstream import Upstream as UpstreamClient
+from fakeai.settings import Settings
+from fakeai.store import Database, upgrade_database
 from fakeai.store import cassettes as store
 
 KEY = "sk-fakeai-1234567890abcdef"
@@ -137,6 +142,35 @@ def test_a_client_leaving_before_the_body_starts_still_gets_the_answer_recorded(
     (cassette,) = wait_for_cassettes(db, 1)
     assert cassette.stream and [event for _, event in cassette.events] == EVENTS
     assert upstream.finished.wait(30)
+
+
+def test_a_stream_nobody_reads_is_still_read_recorded_and_closed(tmp_path, upstream) -> None:  # noqa: ANN001
+    """The recorder's contract, below HTTP: once forward() returns a stream, the upstream is read to
+    its end, stored and closed whether or not anyone ever iterates the events (a client gone before
+    the body starts never does; how soon a server notices that varies, so this is tested here)."""
+    upstream.answer.set()
+    url = Settings(db=str(tmp_path / "unread.db")).db_url
+    upgrade_database(url)
+
+    async def run() -> list[store.Cassette]:
+        db = Database(url)
+        recorder = Recorder(UpstreamClient(upstream.base_url, api_key=None, timeout=30), db, record_errors=True)
+        exchange = Exchange(method="POST", path="/v1/late-headers", headers={"content-type": "application/json"},
+                            body=b'{"stream": true}', started=time.perf_counter())
+        request = canonical_request(exchange.method, exchange.path, [], exchange.headers, exchange.body)
+        reply = await recorder.forward(exchange, request, lambda outcome: None)
+        assert isinstance(reply, EventStream)
+        del reply  # never iterated
+        await recorder.stop(grace=30)  # waits for the recording to end
+        await recorder.upstream.close()
+        try:
+            return await store.lookup_episodes(db, request.key)
+        finally:
+            await db.dispose()
+
+    (cassette,) = asyncio.run(run())
+    assert [event for _, event in cassette.events] == EVENTS
+    assert upstream.finished.is_set()
 
 
 def test_concurrent_identical_misses_record_once(start_server, tmp_path) -> None:  # noqa: ANN001
