@@ -55,13 +55,10 @@ def test_answers_keep_status_headers_and_events(db) -> None:  # noqa: ANN001
         assert isinstance(reply, EventStream) and reply.media_type == "text/event-stream; charset=utf-8"
         assert reply.headers == {"x-request-id": "req_1", "x-fakeai-source": "replay"}
         assert [e async for e in reply.events] == [b"data: 1\n\n", b"data: [DONE]\n\n"]  # speed: bench/timing.py
-        # Found first, then the request "arrives": the recorded offsets count from the arrival, and a
-        # lookup on a slow database must not eat into them.
-        found = await real.find("s" * 64)
-        slow = await real.answer(exchange(b"{}"), found, {})
-        started = time.perf_counter()
+        arrived = exchange(b"{}")
+        slow = await real.answer(arrived, await real.find("s" * 64), {})
         assert len([e async for e in slow.events]) == 2
-        assert time.perf_counter() - started >= 0.025
+        assert time.perf_counter() - arrived.started >= 0.025  # the last event's 30 ms offset, from arrival
         found = await real.find("e" * 64)
         started = time.perf_counter()
         error = await real.answer(exchange(b"{}"), found, {})
