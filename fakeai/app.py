@@ -15,7 +15,8 @@ from litestar.config.app import ExperimentalFeatures  # noqa: F401 - kept for re
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakeai import __version__
-from fakeai.api import ROOT_HANDLERS, v1_router
+from fakeai.api import FAST_HANDLERS, ROOT_HANDLERS, v1_router
+from fakeai.api.fast_path import FastRoutes
 from fakeai.api.errors import EXCEPTION_HANDLERS
 from fakeai.api.openapi import openapi_config
 from fakeai.providers import ANTHROPIC_PATH
@@ -27,7 +28,7 @@ __all__ = ["create_app", "app_from_env"]
 MULTIPART_OVERHEAD = 1024 * 1024
 
 
-def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
+def _request_id(app: ASGIApp, runtime: Runtime, fast: FastRoutes) -> ASGIApp:
     """Add ``x-request-id`` to every HTTP response (and Anthropic's ``request-id`` to answers to
     Anthropic requests, and ``x-fakeai-source: synthetic`` to those no mode labelled: errors raised
     before a mode runs, image files), and put the runtime, the arrival time, the request id, whether the
@@ -37,6 +38,8 @@ def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
     A plain ASGI wrapper rather than Litestar's ``before_send`` hook: that hook runs through
     Litestar's generic send wrapper for every body message, which was the largest per-token cost
     of a streamed answer; this wrapper costs one dict lookup per message.
+
+    The hot JSON endpoints are answered from here without Litestar's router (``api.fast_path``).
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,7 +67,11 @@ def _request_id(app: ASGIApp, runtime: Runtime) -> ASGIApp:
                 message["headers"] = headers
             await send(message)
 
-        await app(scope, receive, send_with_id)
+        route = fast.get(scope)
+        if route is not None:
+            await fast(route, scope, receive, send_with_id)
+        else:
+            await app(scope, receive, send_with_id)
 
     return middleware
 
@@ -98,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    app.asgi_handler = _request_id(app.asgi_handler, runtime)  # outermost, so routing 404/405 get the id too
+    app.asgi_handler = _request_id(app.asgi_handler, runtime, FastRoutes(app, FAST_HANDLERS))  # outermost, so routing 404/405 get the id too
     return app
 
 

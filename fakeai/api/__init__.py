@@ -18,7 +18,7 @@ from fakeai.api import embeddings, images, ranking
 from fakeai.api.auth import require_api_key
 from fakeai.api.passthrough import any_v1_route
 
-__all__ = ["ROOT_HANDLERS", "v1_router"]
+__all__ = ["FAST_HANDLERS", "ROOT_HANDLERS", "v1_router"]
 
 # Each endpoint module lists its handlers here, once.
 V1_HANDLERS: list = [
@@ -34,6 +34,19 @@ V1_HANDLERS: list = [
     *ranking.V1_HANDLERS,
     *images.V1_HANDLERS,
     any_v1_route,  # last: record/replay every other /v1 route (see passthrough.py)
+]
+
+# Keyed JSON POST endpoints answered without Litestar's router (see fast_path.py): the ones load
+# generators send. Each takes the request alone and reads its own bounded body.
+FAST_HANDLERS: list = [
+    chat.create_chat_completion,
+    completions.create_completion,
+    text_generation.create_text_generation,
+    messages.create_message,
+    messages.count_tokens,
+    embeddings.create_embeddings,
+    responses.create_response,
+    ranking.nim_ranking,
 ]
 
 ROOT_HANDLERS: list = [
