@@ -16,7 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakeai import __version__
 from fakeai.api import FAST_HANDLERS, ROOT_HANDLERS, v1_router
-from fakeai.api.fast_path import FastRoutes
+from fakeai.api.fast_path import RESPONSE_STARTED, FastRoutes
 from fakeai.api.errors import EXCEPTION_HANDLERS
 from fakeai.api.openapi import openapi_config
 from fakeai.providers import ANTHROPIC_PATH
@@ -56,6 +56,7 @@ def _request_id(app: ASGIApp, runtime: Runtime, fast: FastRoutes) -> ASGIApp:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
+                scope[RESPONSE_STARTED] = True  # type: ignore[literal-required]
                 headers = list(message.get("headers") or [])
                 names = {k.lower() for k, _ in headers}
                 if b"x-request-id" not in names:

@@ -21,12 +21,14 @@ from typing import Any
 from litestar import Litestar, Request
 from litestar.exceptions import LitestarException
 from litestar.routes import HTTPRoute
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import Receive, Scope, Send
 
 from fakeai.api.auth import require_api_key
 from fakeai.api.errors import EXCEPTION_HANDLERS
 
-__all__ = ["FastRoutes"]
+__all__ = ["FastRoutes", "RESPONSE_STARTED"]
+
+RESPONSE_STARTED = "fakeai_response_started"  # set in the scope by app.py's send wrapper
 
 
 class _Route:
@@ -78,21 +80,13 @@ class FastRoutes:
         scope["route_handler"] = route.handler
         scope.setdefault("path_params", {})
         request: Request = Request(scope, receive, send)
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         app = scope["litestar_app"]  # type: ignore[typeddict-item]
         try:
             await require_api_key(request)
             response = await route.fn(request)
-            await response.to_asgi_response(app, request)(scope, receive, watch)
+            await response.to_asgi_response(app, request)(scope, receive, send)
         except Exception as exc:
-            if started:  # as Litestar's exception middleware: too late for an error answer
+            if scope.get(RESPONSE_STARTED):  # as Litestar's exception middleware: too late for an error answer
                 raise LitestarException("Exception caught after response started") from exc
             answer = _handler_for(exc)(request, exc)
             await answer.to_asgi_response(app, request)(scope, receive, send)

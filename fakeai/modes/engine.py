@@ -315,6 +315,13 @@ class Engine:
 
     async def complete(self, seq: Sequence, tokens: int) -> None:
         """A whole answer of ``tokens`` tokens (per choice): returns when its last token would be sent."""
+        if not (self.paced or self.limited):
+            # Nothing to wait for: the request starts and ends without yielding to the loop, so no
+            # scrape can see it running; the gauges' +1/-1 would be two wasted writes per request.
+            seq.scheduled = seq.first_token = time.perf_counter()
+            seq.steps = max(tokens - 1, 0)
+            self._finish(seq, True)
+            return
         done = False
         try:
             await self._start(seq)
