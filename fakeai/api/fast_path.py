@@ -80,13 +80,12 @@ class FastRoutes:
         scope["route_handler"] = route.handler
         scope.setdefault("path_params", {})
         request: Request = Request(scope, receive, send)
-        app = scope["litestar_app"]  # type: ignore[typeddict-item]
         try:
             await require_api_key(request)
             response = await route.fn(request)
-            await response.to_asgi_response(app, request)(scope, receive, send)
+            await response.to_asgi_response(None, request)(scope, receive, send)
         except Exception as exc:
             if scope.get(RESPONSE_STARTED):  # as Litestar's exception middleware: too late for an error answer
                 raise LitestarException("Exception caught after response started") from exc
             answer = _handler_for(exc)(request, exc)
-            await answer.to_asgi_response(app, request)(scope, receive, send)
+            await answer.to_asgi_response(None, request)(scope, receive, send)
