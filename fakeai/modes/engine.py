@@ -267,13 +267,17 @@ class Engine:
         started = False
         try:
             if self.paced or self.limited:
+                stepping = self.config.itl > 0 or self.config.itl_per_seq > 0
                 for event in events:
                     if event is STEP:
                         if started:
-                            if self.config.itl > 0 or self.config.itl_per_seq > 0:
-                                await self._next_step(seq)
-                            else:
+                            if not stepping:
                                 seq.steps += 1
+                            elif seq._joined and self._step is not None:  # _next_step inlined: per token
+                                await self._step
+                                seq.steps += 1
+                            else:
+                                await self._next_step(seq)
                         else:
                             started = True
                             await self._start(seq)
