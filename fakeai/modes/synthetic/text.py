@@ -157,12 +157,15 @@ def _expand(templates: Sequence[str], count: int, seed: int) -> tuple[_Sentence,
         "P": _PREPS,
         "NUM": _NUMS,
     }
+    # Templates parsed once, and every draw made up front (one numpy call, not one per slot): this runs
+    # at import, on the way to a healthy server.
+    parsed = [_SLOT.findall(t) for t in templates]
+    draws = iter(rng.random(count * max(len(p) for p in parsed)).tolist())
     out = []
     for i in range(count):
-        template = templates[i % len(templates)]
         words: list[str] = []
         topic_at = -1
-        for slot, punct, literal in _SLOT.findall(template):
+        for slot, punct, literal in parsed[i % len(parsed)]:
             if punct:
                 words.append(punct)
             elif literal:
@@ -173,7 +176,7 @@ def _expand(templates: Sequence[str], count: int, seed: int) -> tuple[_Sentence,
                 pool = pools[slot]
                 if slot == "T":
                     topic_at = len(words)
-                words.append(pool[int(rng.integers(len(pool)))])
+                words.append(pool[int(next(draws) * len(pool))])
         for j, w in enumerate(words):  # article agreement with the following word
             if w == "\0AN":
                 nxt = words[j + 1]
