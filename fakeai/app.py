@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from fakeai import __version__
 from fakeai.api import FAST_HANDLERS, ROOT_HANDLERS, v1_router
 from fakeai.api.fast_path import RESPONSE_STARTED, FastRoutes
 from fakeai.api.errors import EXCEPTION_HANDLERS
+from fakeai.ids import random_hex
 from fakeai.api.openapi import openapi_config
 from fakeai.providers import ANTHROPIC_PATH
 from fakeai.runtime import Runtime
@@ -46,7 +46,7 @@ def _request_id(app: ASGIApp, runtime: Runtime, fast: FastRoutes) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        request_id = b"req_" + os.urandom(12).hex().encode()
+        request_id = b"req_" + random_hex(12).encode()
         anthropic = _speaks_anthropic(scope)
         scope["fakeai_runtime"] = runtime  # type: ignore[typeddict-unknown-key]
         scope["fakeai_started"] = time.perf_counter()  # type: ignore[typeddict-unknown-key]

@@ -15,7 +15,6 @@ messages) is the cacheable part, and of that part the prefix cache's answer (pre
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ import msgspec
 import numpy as np
 
 from fakeai.errors import InvalidRequestError
+from fakeai.ids import random_bytes
 from fakeai.modes.base import Body, EventStream, Reply, StreamStats
 from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.context import SyntheticContext
@@ -374,7 +374,7 @@ async def create_message(ctx: SyntheticContext, req: MessagesRequest) -> Reply:
     plan = plan_message(req, _rng(req))
     total = count_message_tokens(req)
     prompt = prompt_usage(ctx, req, total)
-    message_id = _anthropic_id("msg_", os.urandom(16))
+    message_id = _anthropic_id("msg_", random_bytes(16))
     seq = ctx.engine.request(req.model, total, prompt[2], completion_tokens=plan.output_tokens,
                              finish_reason="length" if plan.stop_reason == "max_tokens" else "stop",
                              max_tokens=req.max_tokens)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -11,6 +10,7 @@ import msgspec
 import numpy as np
 
 from fakeai.errors import InvalidRequestError
+from fakeai.ids import random_hex
 from fakeai.modes.engine import STEP
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.prompt_cache import MIN_CACHED
@@ -22,7 +22,7 @@ enc_str = msgspec.json.encode  # a str becomes its quoted, escaped JSON form
 
 
 def new_id(prefix: str) -> str:
-    return prefix + os.urandom(12).hex()
+    return prefix + random_hex(12)
 
 
 def py_random(rng: np.random.Generator) -> random.Random:
