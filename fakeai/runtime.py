@@ -30,7 +30,7 @@ class Runtime:
         self.synthetic = SyntheticContext(settings, self.db, self.metrics)
         locks = ServerRecordingLocks(self.run_dir.sub("recording-locks"))  # shared by the server's workers
         self.dispatcher = Dispatcher(settings, self.db, self.metrics, recording_locks=locks)
-        self.edge = Edge(settings, self.dispatcher, self.metrics, self.run_dir)  # rate limits, injected faults
+        self.edge = Edge(settings, self.dispatcher, self.metrics, self.run_dir, self.db)  # rate limits, injected faults
 
     async def start(self) -> None:
         # Upgrading is idempotent; with several workers the CLI already did it before forking.

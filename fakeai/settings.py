@@ -210,7 +210,7 @@ OPTIONS: tuple[Option, ...] = (
         "everything --db holds. Needed to record (--mode record, --on-miss record) alongside --cassettes.",
     ),
     Option("log_level", "choice", "info", "Log level.", ("critical", "error", "warning", "info", "debug")),
-    Option("rate_limit_rpm", "int", 0, "Requests per minute allowed per API key (0: no limit)."),
+    Option("rate_limit_rpm", "int", 0, "Requests per minute allowed per API key, for the whole server (all replicas on PostgreSQL; 0: no limit)."),
     Option("rate_limit_tpm", "int", 0, "Tokens per minute allowed per API key: prompt + requested completion (0: no limit)."),
     Option("quota_tokens", "int", 0, "Tokens the whole run may spend before 429 insufficient_quota (0: no quota)."),
     Option("fault_rate", "float", 0.0, "Share of requests (0-1) that meet an injected fault."),

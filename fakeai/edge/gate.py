@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from fakeai.modes.dispatch import Dispatcher, SyntheticThunk
     from fakeai.run_dir import RunDir
     from fakeai.settings import Settings
+    from fakeai.store import Database
 
 __all__ = ["Edge", "FAULT_HEADER", "api_key"]
 
@@ -32,8 +33,12 @@ class Edge:
     false (no limit, no random fault) only a request carrying ``x-fakeai-fault`` does, so a server
     without limits pays one dict lookup per request for forced faults."""
 
-    def __init__(self, settings: Settings, dispatcher: Dispatcher, metrics: Metrics, run_dir: RunDir) -> None:
+    def __init__(self, settings: Settings, dispatcher: Dispatcher, metrics: Metrics, run_dir: RunDir,
+                 db: Database | None = None) -> None:
         self.dispatcher = dispatcher
+        # Replicas sharing PostgreSQL share their budgets and fault sequence through it; a single
+        # server (SQLite, or PostgreSQL with one replica) could use either, the database costs a round trip.
+        self.shared_db = db if db is not None and db.postgres else None
         self.metrics = metrics
         self.timeout_s = settings.fault_timeout_s
         self.retry_after_ms = settings.fault_retry_after_ms
@@ -41,8 +46,8 @@ class Edge:
         self._table: SharedTable | None = None
         self.limiter: RateLimiter | None = None
         if settings.rate_limit_rpm or settings.rate_limit_tpm or settings.quota_tokens:
-            self.limiter = RateLimiter(self.table, rpm=settings.rate_limit_rpm, tpm=settings.rate_limit_tpm,
-                                       quota=settings.quota_tokens)
+            self.limiter = RateLimiter(None if self.shared_db else self.table, rpm=settings.rate_limit_rpm,
+                                       tpm=settings.rate_limit_tpm, quota=settings.quota_tokens)
         self.policy: FaultPolicy | None = None
         if settings.fault_rate:
             self.policy = FaultPolicy(settings.fault_rate, settings.fault_weights(),
@@ -66,9 +71,9 @@ class Edge:
         after = headers.pop(AFTER_HEADER, None)
         attempts = headers.pop(ATTEMPTS_HEADER, None)
         anthropic = is_anthropic(exchange.path, headers)  # answers in Anthropic's shape and headers
-        limit_headers = self._admit(exchange, anthropic) if self.limiter is not None else None
+        limit_headers = await self._admit(exchange, anthropic) if self.limiter is not None else None
         try:
-            fault = self._fault(exchange, forced_name, after, attempts)
+            fault = await self._fault(exchange, forced_name, after, attempts)
             if fault is None:
                 reply = await self.dispatcher.handle(exchange, synthetic)
             else:
@@ -83,12 +88,15 @@ class Edge:
 
     # -- rate limits ---------------------------------------------------------------------------------
 
-    def _admit(self, exchange: Exchange, anthropic: bool) -> dict[str, str]:
+    async def _admit(self, exchange: Exchange, anthropic: bool) -> dict[str, str]:
         limiter = self.limiter
         assert limiter is not None
         tokens, model = request_cost(exchange.path, exchange.body) if limiter.counts_tokens else (0, None)
+        key = api_key(exchange.headers)
         try:
-            return limiter.admit(api_key(exchange.headers), tokens, model, anthropic).headers
+            if self.shared_db is not None:
+                return (await limiter.admit_shared(self.shared_db, key, tokens, model, anthropic)).headers
+            return limiter.admit(key, tokens, model, anthropic).headers
         except (RateLimitError, InsufficientQuotaError) as exc:
             self.metrics.count_rate_limited(exchange.endpoint or exchange.path, exc.limit)
             if model is None and "this model" in exc.message:  # name the model, as OpenAI does (rare path)
@@ -99,7 +107,7 @@ class Edge:
 
     # -- faults --------------------------------------------------------------------------------------
 
-    def _fault(self, exchange: Exchange, name: str | None, after: str | None, attempts: str | None) -> Fault | None:
+    async def _fault(self, exchange: Exchange, name: str | None, after: str | None, attempts: str | None) -> Fault | None:
         if name is not None:
             fault = forced(name, after)
             if fault is not None and attempts is not None:
@@ -114,6 +122,10 @@ class Edge:
             return None
         if policy.seed is None:
             fault = policy.draw(None)
+        elif self.shared_db is not None:  # the n-th request of the deployment, whichever replica takes it
+            from fakeai.store import budgets
+
+            fault = policy.draw(await budgets.next_sequence(self.shared_db))
         else:
             with self.table as table:  # the n-th request of the server, whichever worker takes it
                 sequence = table.next_sequence()

@@ -1,5 +1,6 @@
 """Rate limits per API key (requests and tokens per minute) and a token quota for the whole run,
-shared by every worker of the server through ``SharedTable``.
+shared by every worker of the server through ``SharedTable``, or by every replica of a PostgreSQL
+deployment through the database.
 
 Each limit is a bucket that refills continuously at ``limit / 60`` per second, as OpenAI's do: the
 level is what is in use, ``remaining = limit - level``, and the reset is the time until the level is
@@ -13,8 +14,13 @@ import math
 import time
 from datetime import datetime, timedelta, timezone
 
-from fakeai.edge.shared_table import SharedTable, key_hash
+from typing import TYPE_CHECKING
+
+from fakeai.edge.shared_table import SharedTable, Slot, key_hash
 from fakeai.errors import InsufficientQuotaError, RateLimitError
+
+if TYPE_CHECKING:
+    from fakeai.store import Database
 
 __all__ = ["Admission", "RateLimiter", "format_reset"]
 
@@ -50,7 +56,12 @@ class Admission:
 
 
 class RateLimiter:
-    def __init__(self, table: SharedTable, *, rpm: int, tpm: int, quota: int, clock=time.monotonic) -> None:  # noqa: ANN001
+    """The limits and their decisions. Budgets live in the server's ``SharedTable`` (``admit``: exact
+    across its workers) or, for replicas sharing PostgreSQL, in the database (``admit_shared``: exact
+    across every replica; migration 0007, ``fakeai.store.budgets``)."""
+
+    def __init__(self, table: SharedTable | None, *, rpm: int, tpm: int, quota: int,
+                 clock=time.monotonic) -> None:  # noqa: ANN001
         self.table = table
         self.rpm, self.tpm, self.quota = rpm, tpm, quota
         self.clock = clock  # CLOCK_MONOTONIC is one clock for every process of the machine
@@ -60,36 +71,63 @@ class RateLimiter:
     def counts_tokens(self) -> bool:
         return bool(self.tpm or self.quota)
 
-    def admit(self, key: str, tokens: int, model: str | None, anthropic: bool = False) -> Admission:
-        """Charge one request of ``tokens`` to ``key``, or raise the 429 OpenAI (or, for an Anthropic
-        request, Anthropic) would send."""
+    def _hash(self, key: str) -> int:
         hashed = self._hashes.get(key)
         if hashed is None:
             if len(self._hashes) > 10_000:
                 self._hashes.clear()
             hashed = self._hashes[key] = key_hash(key)
-        rpm, tpm = self.rpm, self.tpm
+        return hashed
+
+    def admit(self, key: str, tokens: int, model: str | None, anthropic: bool = False) -> Admission:
+        """Charge one request of ``tokens`` to ``key``, or raise the 429 OpenAI (or, for an Anthropic
+        request, Anthropic) would send."""
+        hashed = self._hash(key)
         now = self.clock()
+        assert self.table is not None
         with self.table as table:
             offset, slot = table.find(hashed, now - 60.0)
-            requests = max(0.0, slot.requests - (now - slot.requests_at) * rpm / 60.0) if rpm else 0.0
-            in_use = max(0.0, slot.tokens - (now - slot.tokens_at) * tpm / 60.0) if tpm else 0.0
-            if tpm and tokens > tpm:  # can never pass: said first
-                raise self._too_large(model, tokens, _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
-            if self.quota and table.quota_used() + tokens > self.quota:
-                raise _no_quota(_headers(rpm, requests, tpm, in_use, anthropic), anthropic)
-            if rpm and requests + 1 > rpm:
-                raise self._refused("requests", "RPM", model, rpm, requests, 1, (requests + 1 - rpm) * 60.0 / rpm,
-                                    _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
-            if tpm and in_use + tokens > tpm:
-                raise self._refused("tokens", "TPM", model, tpm, in_use, tokens, (in_use + tokens - tpm) * 60.0 / tpm,
-                                    _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
-            slot.requests, slot.requests_at = requests + 1, now
-            slot.tokens, slot.tokens_at = in_use + tokens, now
-            table.store(offset, hashed, slot)
-            if self.quota:
-                table.add_quota(tokens)
-        return Admission(_headers(rpm, slot.requests, tpm, slot.tokens, anthropic))
+            new, spend, headers = self.decide(slot, table.quota_used(), now, tokens, model, anthropic)
+            table.store(offset, hashed, new)
+            if spend:
+                table.add_quota(spend)
+        return Admission(headers)
+
+    async def admit_shared(self, db: Database, key: str, tokens: int, model: str | None,
+                           anthropic: bool = False) -> Admission:
+        """``admit`` with the budgets in the database, shared by every replica (and the database's clock)."""
+        from fakeai.store import budgets  # only a PostgreSQL deployment loads it
+
+        out: list[dict[str, str]] = []
+
+        def decide(levels: budgets.Levels, spent: float, now: float) -> tuple[budgets.Levels, float]:
+            new, spend, headers = self.decide(Slot(*levels), spent, now, tokens, model, anthropic)
+            out.append(headers)
+            return (new.requests, new.requests_at, new.tokens, new.tokens_at), spend
+
+        signed = self._hash(key) - (1 << 63)  # the column is a signed 64-bit integer
+        await budgets.charge(db, signed if signed != budgets.DEPLOYMENT else 1, decide, quota=bool(self.quota))
+        return Admission(out[-1])
+
+    def decide(self, slot: Slot, spent: float, now: float, tokens: int, model: str | None,
+               anthropic: bool) -> tuple[Slot, int, dict[str, str]]:
+        """From a key's budgets and the quota spent: its new budgets, the quota to spend and the answer's
+        headers, or the 429 that refuses the request (which is then charged nothing)."""
+        rpm, tpm = self.rpm, self.tpm
+        requests = max(0.0, slot.requests - (now - slot.requests_at) * rpm / 60.0) if rpm else 0.0
+        in_use = max(0.0, slot.tokens - (now - slot.tokens_at) * tpm / 60.0) if tpm else 0.0
+        if tpm and tokens > tpm:  # can never pass: said first
+            raise self._too_large(model, tokens, _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
+        if self.quota and spent + tokens > self.quota:
+            raise _no_quota(_headers(rpm, requests, tpm, in_use, anthropic), anthropic)
+        if rpm and requests + 1 > rpm:
+            raise self._refused("requests", "RPM", model, rpm, requests, 1, (requests + 1 - rpm) * 60.0 / rpm,
+                                _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
+        if tpm and in_use + tokens > tpm:
+            raise self._refused("tokens", "TPM", model, tpm, in_use, tokens, (in_use + tokens - tpm) * 60.0 / tpm,
+                                _headers(rpm, requests, tpm, in_use, anthropic), anthropic)
+        new = Slot(requests + 1, now, in_use + tokens, now)
+        return new, tokens if self.quota else 0, _headers(rpm, new.requests, tpm, new.tokens, anthropic)
 
     def _refused(self, kind: str, unit: str, model: str | None, limit: int, used: float, asked: int, wait: float,
                  headers: dict[str, str], anthropic: bool) -> RateLimitError:

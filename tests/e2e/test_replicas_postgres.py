@@ -155,6 +155,33 @@ def test_an_image_url_minted_by_one_replica_is_served_by_the_other(synthetic_pai
     assert got.status_code == 200 and got.content.startswith(b"\x89PNG")
 
 
+def _statuses(servers: tuple[ServerProcess, ...], prefix: str, n: int) -> list[int]:
+    """``n`` chat requests sent in turn to each server (sequentially)."""
+    return [httpx.post(servers[i % len(servers)].base_url + "/chat/completions", json=chat(f"{prefix}{i}"),
+                       headers=AUTH, timeout=30).status_code for i in range(n)]
+
+
+def test_rate_limits_and_the_fault_sequence_are_one_across_replicas(tmp_path) -> None:  # noqa: ANN001
+    """Two replicas, one budget: a key's 6 requests a minute are 6 for the deployment, and a seeded
+    fault sequence numbers the deployment's requests, so alternating between the replicas meets the
+    faults one server alone would."""
+    faults = ("--fault-rate", "0.5", "--fault-seed", "7", "--fault-types", "server_error")
+    with ServerProcess(*faults, db=str(tmp_path / "alone.db")) as alone:
+        expected = _statuses((alone,), "f", 12)
+    assert set(expected) == {200, 500}
+    with pg_database() as url:
+        with ServerProcess("--rate-limit-rpm", "6", db=url, startup_timeout=STARTUP) as a, \
+                ServerProcess("--rate-limit-rpm", "6", db=url, startup_timeout=STARTUP) as b:
+            answers = [httpx.post((a, b)[i % 2].base_url + "/chat/completions", json=chat(f"q{i}"), headers=AUTH,
+                                  timeout=30) for i in range(8)]
+            assert [r.status_code for r in answers] == [200] * 6 + [429] * 2, [r.text for r in answers]
+            assert [r.headers["x-ratelimit-remaining-requests"] for r in answers[:6]] == ["5", "4", "3", "2", "1", "0"]
+            assert answers[6].json()["error"]["code"] == "rate_limit_exceeded"
+        with ServerProcess(*faults, db=url, startup_timeout=STARTUP) as a, \
+                ServerProcess(*faults, db=url, startup_timeout=STARTUP) as b:
+            assert _statuses((a, b), "f", 12) == expected
+
+
 def test_a_database_restart_gives_503s_then_recovers(upstream) -> None:  # noqa: ANN001
     """Its own PostgreSQL (so stopping it disturbs nobody): stopped and started again under traffic."""
     cluster = PrivateCluster().create()
