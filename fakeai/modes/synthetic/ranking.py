@@ -64,6 +64,18 @@ def truncate_tokens(text: str, limit: int) -> str:
     return text if len(pieces) <= limit else "".join(pieces[:limit])
 
 
+def _room(query: str, truncate: bool, limit: int) -> int:
+    """Tokens left for a passage beside ``query``; a 400 when the query alone fills them and truncating is off."""
+    room = limit - count_tokens(query)
+    if room < 1 and not truncate:
+        raise InvalidRequestError(
+            f"Input length exceeds the maximum of {limit} tokens: the query alone has {limit - room} "
+            "tokens. Shorten it or set truncate to END.",
+            param="query",
+        )
+    return room
+
+
 def fit_pairs(query: str, passages: list[str], truncate: bool, limit: int = MAX_PAIR_TOKENS) -> list[str]:
     """Passages cut so that query + passage fits ``limit`` tokens, or a 400 when ``truncate`` is off.
 
@@ -77,13 +89,7 @@ def fit_pairs(query: str, passages: list[str], truncate: bool, limit: int = MAX_
             fitted.append(passage)
             continue
         if room is None:
-            room = limit - count_tokens(query)
-            if room < 1 and not truncate:
-                raise InvalidRequestError(
-                    f"Input length exceeds the maximum of {limit} tokens: the query alone has "
-                    f"{count_tokens(query)} tokens. Shorten it or set truncate to END.",
-                    param="query",
-                )
+            room = _room(query, truncate, limit)
         tokens = count_tokens(passage)
         if tokens <= room:
             fitted.append(passage)
@@ -95,14 +101,8 @@ def fit_pairs(query: str, passages: list[str], truncate: bool, limit: int = MAX_
                 f"{tokens + limit - room} tokens. Shorten the passage or set truncate to END.",
                 param=f"passages[{i}]",
             )
-    if room is None and len(query) >= limit and not truncate:  # no passage needed counting
-        room = limit - count_tokens(query)
-        if room < 1:
-            raise InvalidRequestError(
-                f"Input length exceeds the maximum of {limit} tokens: the query alone has {limit - room} "
-                "tokens. Shorten it or set truncate to END.",
-                param="query",
-            )
+    if room is None and short <= 0:  # no passage needed counting, but the query alone may be too long
+        _room(query, truncate, limit)
     return fitted
 
 
