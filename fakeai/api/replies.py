@@ -166,11 +166,12 @@ class EventStreamResponse(Response):
 
         listener = asyncio.get_running_loop().create_task(listen())
         raw_send = scope.get("fakeai_send") or send
+        events = self._reply.events
         first = 0.0
         count = 0
         try:
             await send(self._start)
-            async for event in self._reply.events:
+            async for event in events:
                 await raw_send({"type": "http.response.body", "body": event, "more_body": True})
                 if not count:
                     first = time.perf_counter()
@@ -182,6 +183,9 @@ class EventStreamResponse(Response):
             if not left:
                 raise
             task.uncancel()  # type: ignore[union-attr] # the client left: the answer simply ends
+            close = getattr(events, "aclose", None)
+            if close is not None:  # left while a send waited: end the encoder now (the engine counts an abort)
+                await close()
         finally:
             listener.cancel()
             if count:

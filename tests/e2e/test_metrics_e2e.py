@@ -3,6 +3,8 @@ JSON and in the Prometheus text, and vLLM's series parse with prometheus_client'
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -117,3 +119,28 @@ def test_a_full_queue_answers_429_in_openai_shape(start_server):  # noqa: ANN001
     js = httpx.get(server.root_url + "/metrics").json()
     assert js["engine"][MODEL]["rejected"] == statuses.count(429)
     assert js["errors"]["/v1/chat/completions"] == statuses.count(429)
+
+
+def test_a_client_leaving_mid_stream_is_an_abort_and_frees_its_slot(start_server):  # noqa: ANN001
+    """The stream response's disconnect listener cancels the answer: vLLM's abort, nothing left running,
+    and with --max-concurrency 1 the next request gets the slot at once."""
+    server = start_server("--max-concurrency", "1", "--ttft-ms", "20", "--itl-ms", "50")
+    body = {"model": MODEL, "messages": MSGS, "max_tokens": 200, "min_tokens": 200, "stream": True}
+    with httpx.Client(base_url=server.base_url, headers={"Authorization": "Bearer sk-fakeai-1234567890abcdef"}) as c:
+        with c.stream("POST", "/chat/completions", json=body) as r:
+            lines = r.iter_lines()
+            got = [next(lines) for _ in range(3)]  # a few events of a ten-second answer, then leave
+        assert got[0].startswith("data: ")
+        deadline = time.monotonic() + 10
+        while True:
+            families = _families(httpx.get(server.root_url + "/metrics", headers={"accept": "text/plain"}).text)
+            aborted = _total(families["vllm:request_success"], "vllm:request_success_total", finished_reason="abort")
+            running = _total(families["vllm:num_requests_running"], "vllm:num_requests_running")
+            if aborted == 1 and running == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert (aborted, running) == (1, 0)
+        started = time.monotonic()
+        answer = c.post("/chat/completions", json={**body, "stream": False, "max_tokens": 2, "min_tokens": 2})
+        assert answer.status_code == 200
+        assert time.monotonic() - started < 5  # the slot was free: no wait behind the old stream
