@@ -166,8 +166,15 @@ def _exit_on_signal(run_dir: RunDir, signum: int, _frame: object) -> None:
 
 
 def _run_uvicorn(settings: Settings) -> None:
+    import inspect
+
     import uvicorn
 
+    # uvicorn's supervisor kills a worker that does not answer its health ping within 5 s. FakeAI runs
+    # beside load generators on small machines, where a starved but working worker can miss that; being
+    # killed drops every connection it holds. A hung worker is still replaced, after 30 s.
+    patience = ({"timeout_worker_healthcheck": 30}
+                if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters else {})
     uvicorn.run(
         "fakeai.app:app_from_env",
         factory=True,
@@ -179,6 +186,7 @@ def _run_uvicorn(settings: Settings) -> None:
         loop="auto",
         http="auto",
         timeout_keep_alive=30,
+        **patience,
     )
 
 
