@@ -98,16 +98,14 @@ class RateLimiter:
         """``admit`` with the budgets in the database, shared by every replica (and the database's clock)."""
         from fakeai.store import budgets  # only a PostgreSQL deployment loads it
 
-        out: list[dict[str, str]] = []
-
-        def decide(levels: budgets.Levels, spent: float, now: float) -> tuple[budgets.Levels, float]:
+        def decide(levels: budgets.Levels, spent: float, now: float) -> tuple[budgets.Levels, float, dict[str, str]]:
             new, spend, headers = self.decide(Slot(*levels), spent, now, tokens, model, anthropic)
-            out.append(headers)
-            return (new.requests, new.requests_at, new.tokens, new.tokens_at), spend
+            return (new.requests, new.requests_at, new.tokens, new.tokens_at), spend, headers
 
         signed = self._hash(key) - (1 << 63)  # the column is a signed 64-bit integer
-        await budgets.charge(db, signed if signed != budgets.DEPLOYMENT else 1, decide, quota=bool(self.quota))
-        return Admission(out[-1])
+        headers = await budgets.charge(db, signed if signed != budgets.DEPLOYMENT else 1, decide,
+                                       quota=bool(self.quota))
+        return Admission(headers)
 
     def decide(self, slot: Slot, spent: float, now: float, tokens: int, model: str | None,
                anthropic: bool) -> tuple[Slot, int, dict[str, str]]:
@@ -176,35 +174,26 @@ def _no_quota(headers: dict[str, str], anthropic: bool) -> InsufficientQuotaErro
     return InsufficientQuotaError(headers=headers)
 
 
+# Each provider's header names per bucket ("requests", "tokens"): limit, remaining, reset.
+_OPENAI_NAMES = ("x-ratelimit-limit-{}", "x-ratelimit-remaining-{}", "x-ratelimit-reset-{}")
+_ANTHROPIC_NAMES = ("anthropic-ratelimit-{}-limit", "anthropic-ratelimit-{}-remaining", "anthropic-ratelimit-{}-reset")
+
+
 def _headers(rpm: int, requests: float, tpm: int, tokens: float, anthropic: bool = False) -> dict[str, str]:
+    """Each configured bucket's limit, what remains and when it is full again: OpenAI writes the reset as a
+    duration (``format_reset``), Anthropic as the RFC 3339 time it happens."""
     if anthropic:
-        return _anthropic_headers(rpm, requests, tpm, tokens)
+        now = datetime.now(timezone.utc)
+        names = _ANTHROPIC_NAMES
+
+        def reset(seconds: float) -> str:
+            return (now + timedelta(seconds=math.ceil(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    else:
+        names, reset = _OPENAI_NAMES, format_reset
     headers: dict[str, str] = {}
-    if rpm:
-        headers["x-ratelimit-limit-requests"] = str(rpm)
-        headers["x-ratelimit-remaining-requests"] = str(max(0, math.floor(rpm - requests)))
-        headers["x-ratelimit-reset-requests"] = format_reset(requests * 60.0 / rpm)
-    if tpm:
-        headers["x-ratelimit-limit-tokens"] = str(tpm)
-        headers["x-ratelimit-remaining-tokens"] = str(max(0, math.floor(tpm - tokens)))
-        headers["x-ratelimit-reset-tokens"] = format_reset(tokens * 60.0 / tpm)
-    return headers
-
-
-def _anthropic_headers(rpm: int, requests: float, tpm: int, tokens: float) -> dict[str, str]:
-    """Anthropic's names; a reset is the RFC 3339 time the bucket is full again."""
-    now = datetime.now(timezone.utc)
-
-    def at(seconds: float) -> str:
-        return (now + timedelta(seconds=math.ceil(seconds))).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    headers: dict[str, str] = {}
-    if rpm:
-        headers["anthropic-ratelimit-requests-limit"] = str(rpm)
-        headers["anthropic-ratelimit-requests-remaining"] = str(max(0, math.floor(rpm - requests)))
-        headers["anthropic-ratelimit-requests-reset"] = at(requests * 60.0 / rpm)
-    if tpm:
-        headers["anthropic-ratelimit-tokens-limit"] = str(tpm)
-        headers["anthropic-ratelimit-tokens-remaining"] = str(max(0, math.floor(tpm - tokens)))
-        headers["anthropic-ratelimit-tokens-reset"] = at(tokens * 60.0 / tpm)
+    for bucket, limit, level in (("requests", rpm, requests), ("tokens", tpm, tokens)):
+        if limit:
+            headers[names[0].format(bucket)] = str(limit)
+            headers[names[1].format(bucket)] = str(max(0, math.floor(limit - level)))
+            headers[names[2].format(bucket)] = reset(level * 60.0 / limit)
     return headers
