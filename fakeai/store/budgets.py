@@ -11,6 +11,7 @@ same transaction: exact however many replicas and workers charge at once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import BigInteger, Column, Float, Table, literal_column, select, update
 from sqlalchemy.engine import Connection
@@ -21,6 +22,7 @@ from fakeai.store.tables import metadata
 __all__ = ["DEPLOYMENT", "Levels", "charge", "next_sequence", "rate_budgets"]
 
 DEPLOYMENT = 0
+T = TypeVar("T")
 
 rate_budgets = Table(
     "rate_budgets",
@@ -34,8 +36,8 @@ rate_budgets = Table(
 
 # (requests level, its time, tokens level, its time)
 Levels = tuple[float, float, float, float]
-# decide(levels, quota tokens spent, now) -> (new levels, quota tokens to add); raises to refuse
-Decide = Callable[[Levels, float, float], tuple[Levels, float]]
+# decide(levels, quota tokens spent, now) -> (new levels, quota tokens to add, the caller's answer); raises to refuse
+Decide = Callable[[Levels, float, float], tuple[Levels, float, T]]
 
 
 def _clock(conn: Connection):  # noqa: ANN202 - a SQL expression: the database server's time in seconds
@@ -50,12 +52,13 @@ def _ensure(conn: Connection, keys: list[int]) -> None:
     conn.execute(insert(rate_budgets).values(rows).on_conflict_do_nothing(index_elements=[rate_budgets.c.key_hash]))
 
 
-async def charge(db: Database, key_hash: int, decide: Decide, *, quota: bool) -> None:
-    """Lock ``key_hash``'s row (and the deployment's when ``quota``), call ``decide`` and store its answer."""
+async def charge(db: Database, key_hash: int, decide: Decide[T], *, quota: bool) -> T:
+    """Lock ``key_hash``'s row (and the deployment's when ``quota``), call ``decide``, store its new levels
+    and return its answer."""
     keys = sorted({key_hash, DEPLOYMENT}) if quota else [key_hash]
     t = rate_budgets.c
 
-    def work(conn: Connection) -> None:
+    def work(conn: Connection) -> T:
         _ensure(conn, keys)
         query = (
             select(t.key_hash, t.requests, t.requests_at, t.tokens, t.tokens_at, _clock(conn))
@@ -67,15 +70,16 @@ async def charge(db: Database, key_hash: int, decide: Decide, *, quota: bool) ->
         key_row = rows[key_hash]
         now = float(key_row[5])
         spent = float(rows[DEPLOYMENT][3]) if quota and key_hash != DEPLOYMENT else 0.0
-        levels, add = decide((key_row[1], key_row[2], key_row[3], key_row[4]), spent, now)
+        levels, add, answer = decide((key_row[1], key_row[2], key_row[3], key_row[4]), spent, now)
         requests, requests_at, tokens, tokens_at = levels
         conn.execute(update(rate_budgets).where(t.key_hash == key_hash).values(
             requests=requests, requests_at=requests_at, tokens=tokens, tokens_at=tokens_at))
         if add:
             conn.execute(update(rate_budgets).where(t.key_hash == DEPLOYMENT).values(tokens=t.tokens + add))
+        return answer
 
     async with db.engine.begin() as conn:
-        await conn.run_sync(work)
+        return await conn.run_sync(work)
 
 
 async def next_sequence(db: Database) -> int:
