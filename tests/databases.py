@@ -9,11 +9,13 @@ PostgreSQL variants are skipped with a reason that says so — unless ``FAKEAI_T
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,28 @@ class PrivateCluster:
         except Exception:  # noqa: BLE001 - already stopped
             pass
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+T = TypeVar("T")
+
+
+def on_store(url: str, work: Callable[..., Awaitable[T]], *args: object) -> T:
+    """``work(database, *args)`` on a ``Database`` opened for ``url`` and disposed after: what a test reads
+    (or fills) of a store that servers use."""
+    from fakeai.store import Database
+
+    async def run() -> T:
+        database = Database(url)
+        try:
+            return await work(database, *args)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+async def every_cassette(database) -> list:  # noqa: ANN001 - a fakeai.store.Database
+    """Every stored episode of every key, in listing order (use with ``on_store``)."""
+    from fakeai.store import cassettes as store
+
+    return [await store.lookup(database, i.key, i.episode) for i in await store.list_cassettes(database)]

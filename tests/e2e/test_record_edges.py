@@ -21,6 +21,7 @@ from fakeai.modes.upstream import Upstream as UpstreamClient
 from fakeai.settings import Settings
 from fakeai.store import Database, upgrade_database
 from fakeai.store import cassettes as store
+from tests.databases import every_cassette, on_store
 
 KEY = "sk-fakeai-1234567890abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -109,14 +110,7 @@ def upstream():  # noqa: ANN201
 
 
 def cassettes(db: str) -> list[store.Cassette]:
-    async def run() -> list[store.Cassette]:
-        database = Database("sqlite+aiosqlite:///" + db)
-        try:
-            return [await store.lookup(database, i.key, i.episode) for i in await store.list_cassettes(database)]
-        finally:
-            await database.dispose()
-
-    return asyncio.run(run())
+    return on_store("sqlite+aiosqlite:///" + db, every_cassette)
 
 
 def wait_for_cassettes(db: str, n: int) -> list[store.Cassette]:

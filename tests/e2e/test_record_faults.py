@@ -18,9 +18,9 @@ import httpx
 import openai
 import pytest
 
-from fakeai.store import Database
 from fakeai.store import cassettes as store
 from fakeai.cassettes.server_process import ServerProcess, free_port
+from tests.databases import every_cassette, on_store
 
 KEY = "sk-fakeai-1234567890abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -118,28 +118,11 @@ def upstream(tmp_path_factory):  # noqa: ANN201
 
 
 def count_cassettes(db: str) -> int:
-    async def run() -> int:
-        database = Database("sqlite+aiosqlite:///" + db)
-        try:
-            return await store.count(database)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(run())
+    return on_store("sqlite+aiosqlite:///" + db, store.count)
 
 
 def all_cassettes(db: str) -> list[store.Cassette]:
-    async def run() -> list[store.Cassette]:
-        database = Database("sqlite+aiosqlite:///" + db)
-        try:
-            out = []
-            for info in await store.list_cassettes(database):
-                out.append(await store.lookup(database, info.key, info.episode))
-            return out
-        finally:
-            await database.dispose()
-
-    return asyncio.run(run())
+    return on_store("sqlite+aiosqlite:///" + db, every_cassette)
 
 
 # -- upstream faults: nothing stored --------------------------------------------------------------

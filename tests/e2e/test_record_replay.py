@@ -4,7 +4,6 @@ stream event must be byte-identical, and replay at speed 1 must keep the recorde
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -14,9 +13,9 @@ import httpx
 import openai
 import pytest
 
-from fakeai.store import Database
 from fakeai.store import cassettes as store
 from fakeai.cassettes.server_process import ServerProcess
+from tests.databases import on_store
 
 TTFT_MS, ITL_MS = 40, 20
 EVENT = re.compile(rb".*?(?:\r\n\r\n|\n\n|\r\r)", re.S)
@@ -177,13 +176,13 @@ def test_recording_stores_one_cassette_per_request(recording) -> None:  # noqa: 
     assert statuses.pop("chat.bad_request") == 400
     assert statuses.pop("responses.retrieve.deleted") == 404
     assert set(statuses.values()) == {200}, statuses
-    infos = asyncio.run(_list(db))
+    infos = on_store(db, store.list_cassettes)
     # GET /v1/files is sent five times (two scenarios, and file_id() before retrieve, content and
     # delete): five episodes of one key, the last one (after the delete) listing nothing.
     list_calls = sorted((i for i in infos if i.path == "/v1/files" and i.method == "GET"), key=lambda i: i.episode)
     assert [i.episode for i in list_calls] == [0, 1, 2, 3, 4]
     assert len({i.key for i in list_calls}) == 1
-    first, last = (asyncio.run(_episodes(db, list_calls[0].key))[n] for n in (0, 4))
+    first, last = (on_store(db, store.lookup_episodes, list_calls[0].key)[n] for n in (0, 4))
     assert b"notes.jsonl" in first.body and b"notes.jsonl" not in last.body
     assert len(infos) == len(scenarios) + EXTRA_FILE_LISTS
     assert {i.model for i in infos if i.path == "/v1/chat/completions"} == {"gpt-4o-mini", "gpt-4o"}
@@ -192,22 +191,6 @@ def test_recording_stores_one_cassette_per_request(recording) -> None:  # noqa: 
     recordings = sum(c.get("recordings", 0) for c in metrics["cassettes"].values())
     assert recordings == len(scenarios) + EXTRA_FILE_LISTS
     assert metrics["cassettes"]["/v1/chat/completions"]["upstream_errors"] == 1
-
-
-async def _list(db: str) -> list[store.CassetteInfo]:
-    database = Database(db)
-    try:
-        return await store.list_cassettes(database)
-    finally:
-        await database.dispose()
-
-
-async def _episodes(db: str, key: str) -> list[store.Cassette]:
-    database = Database(db)
-    try:
-        return await store.lookup_episodes(database, key)
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -263,18 +246,18 @@ def test_replay_at_speed_one_keeps_the_recorded_gaps(recording) -> None:  # noqa
 
 
 def _recorded_offsets(db: str, events: list[bytes]) -> list[float]:
-    infos = asyncio.run(_list(db))
+    infos = on_store(db, store.list_cassettes)
     for info in infos:
         if info.stream and info.path == "/v1/chat/completions":
-            (cassette,) = asyncio.run(_episodes(db, info.key))
+            (cassette,) = on_store(db, store.lookup_episodes, info.key)
             if [e for _, e in cassette.events] == events:
                 return [offset for offset, _ in cassette.events]
     raise AssertionError("the recorded stream is not in the database")
 
 
 def _duration_of(db: str, body: bytes) -> float:
-    for info in asyncio.run(_list(db)):
-        for cassette in asyncio.run(_episodes(db, info.key)):
+    for info in on_store(db, store.list_cassettes):
+        for cassette in on_store(db, store.lookup_episodes, info.key):
             if cassette.body == body:
                 return cassette.duration_ms
     raise AssertionError("the recorded answer is not in the database")
@@ -311,6 +294,6 @@ def test_hits_are_written_back(recording) -> None:  # noqa: ANN001
     with ServerProcess("--mode", "replay", db=db) as replayer:
         replayer.client().models.list()
     # the server stopped: shutdown flushed the batched hit counts
-    infos = asyncio.run(_list(db))
+    infos = on_store(db, store.list_cassettes)
     models = [i for i in infos if i.path == "/v1/models"]
     assert models[0].hits >= 1 and models[0].last_used_at is not None

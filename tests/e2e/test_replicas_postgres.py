@@ -17,9 +17,8 @@ import httpx
 import pytest
 
 from fakeai.cassettes.server_process import ServerProcess
-from fakeai.store import Database
 from fakeai.store import cassettes as store
-from tests.databases import PrivateCluster, pg_database
+from tests.databases import PrivateCluster, on_store, pg_database
 
 AUTH = {"Authorization": "Bearer sk-fakeai-1234567890abcdef"}
 STARTUP = 120  # seconds: two-worker servers start slowly on a loaded 2-core machine
@@ -27,22 +26,6 @@ STARTUP = 120  # seconds: two-worker servers start slowly on a loaded 2-core mac
 
 def chat(prompt: str, **extra: object) -> dict:
     return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}], "max_tokens": 6, **extra}
-
-
-async def _count(url: str) -> int:
-    db = Database(url)
-    try:
-        return await store.count(db)
-    finally:
-        await db.dispose()
-
-
-async def _episodes(url: str, key: str) -> list[store.Cassette]:
-    db = Database(url)
-    try:
-        return await store.lookup_episodes(db, key)
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +57,7 @@ def replicas(upstream):  # noqa: ANN201
 
 def test_concurrent_distinct_recordings_over_both_replicas_all_land(replicas) -> None:  # noqa: ANN001
     url, a, b = replicas
-    before = asyncio.run(_count(url))
+    before = on_store(url, store.count)
 
     async def run() -> list[int]:
         limits = httpx.Limits(max_connections=400)
@@ -87,7 +70,7 @@ def test_concurrent_distinct_recordings_over_both_replicas_all_land(replicas) ->
 
     statuses = asyncio.run(run())
     assert statuses == [200] * 400
-    assert asyncio.run(_count(url)) - before == 400
+    assert on_store(url, store.count) - before == 400
 
 
 def test_a_sequence_recorded_through_one_replica_replays_in_order_through_the_other(replicas) -> None:  # noqa: ANN001
@@ -97,7 +80,7 @@ def test_a_sequence_recorded_through_one_replica_replays_in_order_through_the_ot
     assert [r.status_code for r in recorded] == [200] * 4
     key = recorded[0].headers["x-fakeai-request-hash"]
     assert len({r.content for r in recorded}) == 4  # four different answers, four episodes
-    assert [c.episode for c in asyncio.run(_episodes(url, key))] == [0, 1, 2, 3]
+    assert [c.episode for c in on_store(url, store.lookup_episodes, key)] == [0, 1, 2, 3]
     # A fresh connection per request, so B's two workers both take part.
     replayed = [httpx.post(b.base_url + "/chat/completions", json=body, headers=AUTH, timeout=30) for _ in range(6)]
     assert all(r.headers["x-fakeai-source"] == "replay" for r in replayed)
@@ -247,18 +230,10 @@ def test_a_database_restart_gives_503s_then_recovers(upstream) -> None:  # noqa:
         assert recovered == {name: True for name in statuses}, ({n: s[-5:] for n, s in statuses.items()}, logs)
         assert retry_after == {"1"}
         # Nothing partial was stored: every recorded stream ends with its last event.
-        infos = asyncio.run(_list(url))
+        infos = on_store(url, store.list_cassettes)
         assert infos and all(i.size > 0 for i in infos)
         for info in infos:
-            (cassette,) = asyncio.run(_episodes(url, info.key))
+            (cassette,) = on_store(url, store.lookup_episodes, info.key)
             assert cassette.events[-1][1] == b"data: [DONE]\n\n"
     finally:
         cluster.destroy()
-
-
-async def _list(url: str) -> list[store.CassetteInfo]:
-    db = Database(url)
-    try:
-        return await store.list_cassettes(db)
-    finally:
-        await db.dispose()

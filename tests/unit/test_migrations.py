@@ -11,22 +11,27 @@ def test_schema_head_constant_matches_alembic(tmp_path):
     assert ScriptDirectory.from_config(alembic_config(url)).get_current_head() == SCHEMA_HEAD
 
 
-def test_concurrent_upgrades_of_one_file_all_succeed(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"
+def _upgrade_at_once(url: str, callers: int = 4) -> list[BaseException]:
+    """``callers`` threads upgrading ``url`` at the same moment; what any of them raised."""
     errors: list[BaseException] = []
 
     def upgrade() -> None:
         try:
             upgrade_database(url)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=upgrade) for _ in range(4)]
+    threads = [threading.Thread(target=upgrade) for _ in range(callers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_upgrades_of_one_file_all_succeed(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"
+    assert _upgrade_at_once(url) == []
     assert current_revision(url) == SCHEMA_HEAD
     tables = {r[0] for r in sqlite3.connect(tmp_path / "race.db").execute("select name from sqlite_master")}
     assert {"cassettes", "files", "file_bytes", "responses", "images"} <= tables
@@ -46,20 +51,7 @@ def test_downgrade_to_base_and_back(tmp_path):
 def test_replicas_upgrading_one_database_at_once_upgrade_it_once(db_url):
     # SQLite under its lock file, PostgreSQL under an advisory lock: every caller succeeds, the
     # tables exist once, and a second upgrade finds nothing to do.
-    errors: list[BaseException] = []
-
-    def upgrade() -> None:
-        try:
-            upgrade_database(db_url)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=upgrade) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _upgrade_at_once(db_url) == []
     assert current_revision(db_url) == SCHEMA_HEAD
     from fakeai.store.engine import sync_engine
     import sqlalchemy as sa
