@@ -174,9 +174,11 @@ def _no_quota(headers: dict[str, str], anthropic: bool) -> InsufficientQuotaErro
     return InsufficientQuotaError(headers=headers)
 
 
-# Each provider's header names per bucket ("requests", "tokens"): limit, remaining, reset.
-_OPENAI_NAMES = ("x-ratelimit-limit-{}", "x-ratelimit-remaining-{}", "x-ratelimit-reset-{}")
-_ANTHROPIC_NAMES = ("anthropic-ratelimit-{}-limit", "anthropic-ratelimit-{}-remaining", "anthropic-ratelimit-{}-reset")
+# Each provider's header names for the requests and the tokens bucket: limit, remaining, reset.
+_OPENAI_NAMES = tuple((f"x-ratelimit-limit-{b}", f"x-ratelimit-remaining-{b}", f"x-ratelimit-reset-{b}")
+                      for b in ("requests", "tokens"))
+_ANTHROPIC_NAMES = tuple((f"anthropic-ratelimit-{b}-limit", f"anthropic-ratelimit-{b}-remaining",
+                          f"anthropic-ratelimit-{b}-reset") for b in ("requests", "tokens"))
 
 
 def _headers(rpm: int, requests: float, tpm: int, tokens: float, anthropic: bool = False) -> dict[str, str]:
@@ -191,9 +193,9 @@ def _headers(rpm: int, requests: float, tpm: int, tokens: float, anthropic: bool
     else:
         names, reset = _OPENAI_NAMES, format_reset
     headers: dict[str, str] = {}
-    for bucket, limit, level in (("requests", rpm, requests), ("tokens", tpm, tokens)):
+    for (limit_name, remaining_name, reset_name), limit, level in zip(names, (rpm, tpm), (requests, tokens)):
         if limit:
-            headers[names[0].format(bucket)] = str(limit)
-            headers[names[1].format(bucket)] = str(max(0, math.floor(limit - level)))
-            headers[names[2].format(bucket)] = reset(level * 60.0 / limit)
+            headers[limit_name] = str(limit)
+            headers[remaining_name] = str(max(0, math.floor(limit - level)))
+            headers[reset_name] = reset(level * 60.0 / limit)
     return headers
