@@ -17,8 +17,8 @@ from fakeai import __version__
 from fakeai.api import FAST_HANDLERS, ROOT_HANDLERS, v1_router
 from fakeai.api.fast_path import RESPONSE_STARTED, FastRoutes
 from fakeai.api.errors import EXCEPTION_HANDLERS
-from fakeai.ids import random_hex
 from fakeai.api.openapi import openapi_config
+from fakeai.ids import random_hex
 from fakeai.providers import ANTHROPIC_PATH
 from fakeai.runtime import Runtime
 from fakeai.settings import Settings
