@@ -1,10 +1,14 @@
 """Replay mode: answer from cassettes, byte for byte, never touching the network.
 
 Lookups are one indexed query, and the decoded episodes of recently used keys are kept in an
-in-process LRU so a hot replay rarely pays the database round trip. Entries live at most
-``CACHE_SECONDS``: a cassette deleted through another process (``fakeai cassettes delete``, another
-replica) is served by this worker for at most that long, and an episode added elsewhere to a cached
-key is seen within it. Misses are never cached, so a key recorded anywhere is replayed at once.
+in-process LRU so a hot replay never pays the database round trip. Every ``CACHE_SECONDS`` one
+query reads the version (episode count, highest row id) of every cached key and drops the keys
+whose version changed: a cassette deleted through another process (``fakeai cassettes delete``,
+another replica) is served by this worker for about that long at most, and an episode added
+elsewhere to a cached key is seen within it. (Entries used to expire after that time instead; with
+a thousand keys replayed a few times a second, most requests then re-read and re-decoded their
+cassette, and replay ran at 0.6x synthetic.) Misses are never cached, so a key recorded anywhere is
+replayed at once. If the check fails (database down) the whole cache is dropped.
 Replay's bookkeeping (hits, last_used_at) is batched in memory and written every few seconds and at
 shutdown, so answering never waits for a write.
 
@@ -39,7 +43,7 @@ log = logging.getLogger("fakeai.replay")
 
 CACHE_KEYS = 4096  # decoded keys kept per worker
 CACHE_BYTES = 256 * 1024 * 1024  # ... and at most this many body/event bytes
-CACHE_SECONDS = 1.0  # ... each for at most this long (how stale another process's delete can be)
+CACHE_SECONDS = 1.0  # ... checked against the database this often (how stale another process's delete can be)
 FLUSH_SECONDS = 2.0
 NEAREST_CANDIDATES = 500  # recorded requests compared against a miss
 
@@ -48,8 +52,9 @@ class Replayer:
     def __init__(self, db: Database, *, speed: float) -> None:
         self.db = db
         self.speed = speed
-        self._cache: OrderedDict[str, tuple[float, tuple[store.Cassette, ...]]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[store.Version, tuple[store.Cassette, ...]]] = OrderedDict()
         self._cache_bytes = 0
+        self._checker: asyncio.Task | None = None
         self._uses: dict[tuple[str, int], tuple[int, dt.datetime]] = {}
         self._flusher: asyncio.Task | None = None
 
@@ -58,27 +63,47 @@ class Replayer:
     async def episodes(self, key: str) -> tuple[store.Cassette, ...]:
         cached = self._cache.get(key)
         if cached is not None:
-            if time.monotonic() < cached[0]:
-                self._cache.move_to_end(key)
-                return cached[1]
-            self.forget(key)
-        found = tuple(await store.lookup_episodes(self.db, key))
+            self._cache.move_to_end(key)
+            return cached[1]
+        rows, version = await store.lookup_versioned(self.db, key)
+        found = tuple(rows)
         if found:
-            self._remember(key, found)
+            self._remember(key, version, found)
         return found
 
-    def _remember(self, key: str, found: tuple[store.Cassette, ...]) -> None:
-        self._cache[key] = (time.monotonic() + CACHE_SECONDS, found)
+    def _remember(self, key: str, version: store.Version, found: tuple[store.Cassette, ...]) -> None:
+        self.forget(key)
+        self._cache[key] = (version, found)
         self._cache_bytes += sum(c.size for c in found)
         while self._cache and (len(self._cache) > CACHE_KEYS or self._cache_bytes > CACHE_BYTES):
             _, (_, dropped) = self._cache.popitem(last=False)
             self._cache_bytes -= sum(c.size for c in dropped)
+        if self._checker is None or self._checker.done():
+            self._checker = asyncio.get_running_loop().create_task(self._check_while_cached())
 
     def forget(self, key: str) -> None:
         """Drop a key from the cache (after this worker recorded a new episode of it)."""
         dropped = self._cache.pop(key, None)
         if dropped:
             self._cache_bytes -= sum(c.size for c in dropped[1])
+
+    async def _check_while_cached(self) -> None:
+        while self._cache:
+            await asyncio.sleep(CACHE_SECONDS)
+            await self.check()
+
+    async def check(self) -> None:
+        """Drop every cached key whose episodes changed in the database (one query for all)."""
+        held = {key: version for key, (version, _) in self._cache.items()}
+        try:
+            now = await store.versions(self.db, list(held))
+        except Exception:  # noqa: BLE001 - cannot tell what changed: serve nothing from memory
+            log.warning("could not check the replay cache against the database; dropping it", exc_info=True)
+            self._cache.clear()
+            self._cache_bytes = 0
+            return
+        for key in [k for k, (version, _) in self._cache.items() if k in held and now.get(k) != version]:
+            self.forget(key)
 
     async def find(self, key: str) -> store.Cassette | None:
         """The episode to serve for ``key`` now (advancing the shared cursor), or None."""
@@ -190,10 +215,11 @@ class Replayer:
             log.warning("could not update cassette hit counts", exc_info=True)
 
     async def stop(self) -> None:
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
-            try:
-                await self._flusher
-            except asyncio.CancelledError:
-                pass
+        for task in (self._checker, self._flusher):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
         await self.flush()

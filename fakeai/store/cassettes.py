@@ -46,11 +46,13 @@ __all__ = [
     "list_cassettes",
     "lookup",
     "lookup_episodes",
+    "lookup_versioned",
     "pack_events",
     "recent_requests",
     "reset_cursors",
     "touch",
     "unpack_events",
+    "versions",
 ]
 
 T = TypeVar("T")
@@ -235,14 +237,43 @@ async def bulk_insert(db: Database, items: Iterable[Cassette], *, batch: int = 5
 
 async def lookup_episodes(db: Database, key: str) -> list[Cassette]:
     """Every episode of ``key`` in order (usually one), in one indexed query."""
+    return (await lookup_versioned(db, key))[0]
+
+
+Version = tuple[int, int]  # (episodes, highest row id) of a key: changes with any insert or delete
+
+
+async def lookup_versioned(db: Database, key: str) -> tuple[list[Cassette], Version]:
+    """``lookup_episodes`` and the key's ``Version`` as read in the same query."""
 
     def read(conn: Connection) -> list[Any]:
         return conn.execute(_BY_KEY, {"key": key}).all()
 
-    return [_from_row(r) for r in await _in_transaction(db, read)]
+    rows = await _in_transaction(db, read)
+    return [_from_row(r) for r in rows], (len(rows), max((r._mapping["id"] for r in rows), default=0))
+
+
+async def versions(db: Database, keys: Sequence[str], *, chunk: int = 500) -> dict[str, Version]:
+    """The current ``Version`` of each of ``keys`` that has any episode (an index scan per chunk;
+    a replay cache checks what it holds with this instead of re-reading bodies)."""
+
+    def read(conn: Connection) -> dict[str, Version]:
+        found: dict[str, Version] = {}
+        for start in range(0, len(keys), chunk):
+            part = list(keys[start:start + chunk])
+            for key, n, top in conn.execute(_VERSIONS, {"keys": part}):
+                found[key] = (int(n), int(top))
+        return found
+
+    return await _in_transaction(db, read) if keys else {}
 
 
 _BY_KEY = select(cassettes).where(cassettes.c.key == bindparam("key")).order_by(cassettes.c.episode)
+_VERSIONS = (
+    select(cassettes.c.key, func.count(), func.max(cassettes.c.id))
+    .where(cassettes.c.key.in_(bindparam("keys", expanding=True)))
+    .group_by(cassettes.c.key)
+)
 
 
 async def lookup(db: Database, key: str, episode: int = 0) -> Cassette | None:

@@ -84,3 +84,46 @@ def test_miss_names_the_nearest_request(db) -> None:  # noqa: ANN001
         assert f"POST /v1/x (request hash {wanted.key})" in error.message and "body.n" in error.message
 
     asyncio.run(run())
+
+
+def test_cache_serves_from_memory_and_drops_only_changed_keys_when_checked(db) -> None:  # noqa: ANN001
+    async def run() -> None:
+        keys = {}
+        for name in ("kept", "deleted", "grown"):
+            request = canonical_request("POST", "/v1/x", [], {}, b'{"name": "%s"}' % name.encode())
+            keys[name] = request
+            await store.insert(db, store.Cassette(key=request.key, method="POST", path="/v1/x", request=request.request, status=200, body=name.encode()))
+        replayer = Replayer(db, speed=0)
+        for request in keys.values():
+            assert (await replayer.find(request.key)) is not None
+        # Changes made by another process: one key deleted, another given a second episode.
+        await store.delete_cassettes(db, keys=[keys["deleted"].key])
+        grown = keys["grown"]
+        await store.insert(db, store.Cassette(key=grown.key, method="POST", path="/v1/x", request=grown.request, status=200, body=b"grown again"))
+        assert (await replayer.find(keys["deleted"].key)).body == b"deleted"  # still the cached copy
+        await replayer.check()
+        assert keys["kept"].key in replayer._cache  # unchanged: not read again
+        assert await replayer.find(keys["deleted"].key) is None
+        assert [c.body for c in await replayer.episodes(grown.key)] == [b"grown", b"grown again"]
+        await replayer.stop()
+
+    asyncio.run(run())
+
+
+def test_the_cache_checks_itself_every_cache_seconds(db, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr("fakeai.modes.replay.CACHE_SECONDS", 0.05)
+
+    async def run() -> None:
+        request = canonical_request("POST", "/v1/x", [], {}, b'{"a": "b"}')
+        await store.insert(db, store.Cassette(key=request.key, method="POST", path="/v1/x", request=request.request, status=200, body=b"x"))
+        replayer = Replayer(db, speed=0)
+        assert await replayer.find(request.key) is not None
+        await store.delete_cassettes(db, keys=[request.key])
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if request.key not in replayer._cache:
+                break
+        assert await replayer.find(request.key) is None
+        await replayer.stop()
+
+    asyncio.run(run())
