@@ -190,11 +190,13 @@ class _Body(httpx.AsyncByteStream):
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, max_idle_per_origin: int = 200, keepalive_expiry: float = 30.0) -> None:
+    def __init__(self, *, max_idle_per_origin: int = 200, keepalive_expiry: float = 30.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """``ssl_context``: how https upstreams are verified (default: httpx's, the certifi CAs)."""
         self._idle: dict[tuple, deque[_Connection]] = {}
         self._max_idle = max_idle_per_origin
         self._expiry = keepalive_expiry
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context
         self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -255,3 +255,36 @@ def test_a_large_body_read_slowly_arrives_whole() -> None:
             assert bytes(got) == payload
 
     run(test)
+
+
+def test_https_is_verified(tmp_path) -> None:  # noqa: ANN001
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+
+    async def main() -> None:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await keep_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecret")(reader, writer, 1)
+            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_side)
+        url = "https://127.0.0.1:%d/" % server.sockets[0].getsockname()[1]
+        async with httpx.AsyncClient(transport=AsyncioTransport(ssl_context=trusting), trust_env=False) as client:
+            assert (await client.get(url)).content == b"secret"
+        async with httpx.AsyncClient(transport=AsyncioTransport(), trust_env=False) as client:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.get(url)  # a certificate no public CA signed
+        server.close()
+
+    asyncio.run(main())
