@@ -14,6 +14,7 @@ import contextlib
 import functools
 import os
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 from pathlib import Path
@@ -174,6 +175,18 @@ def on_store(url: str, work: Callable[..., Awaitable[T]], *args: object) -> T:
             await database.dispose()
 
     return asyncio.run(run())
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 15.0) -> T:
+    """``read()`` again until ``done(value)`` holds or ``timeout`` passes; the last value, for the
+    caller to assert on. A recorder answers before its write commits (fakeai/modes/record.py), so a
+    test that reads the store while the server runs waits here for the write instead of racing it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
 
 
 async def every_cassette(database) -> list:  # noqa: ANN001 - a fakeai.store.Database

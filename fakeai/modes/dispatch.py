@@ -126,7 +126,8 @@ class Dispatcher:
             if recorder is None:  # only one provider's upstream is configured
                 flag = "--anthropic-upstream (or --upstream)" if anthropic else "--upstream"
                 raise UpstreamError(f"No upstream for {exchange.method} {exchange.path}: start FakeAI with {flag}.")
-            reply = await recorder.forward(exchange, request, self._counter(exchange), on_recorded)
+            reply = await recorder.forward(exchange, request, self._counter(exchange), on_recorded,
+                                           key_held=on_recorded is not None)
         except FakeAIError as exc:
             exc.headers.update(headers)
             raise
@@ -140,17 +141,19 @@ class Dispatcher:
         if cassette is not None:
             count("hits")
             return await self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
-        count("misses")
         on_miss = OnMiss(self.settings.on_miss)
+        if on_miss is OnMiss.RECORD:  # counts a hit or a miss once it knows which (see there)
+            return await self._record_once(exchange, request, count)
+        count("misses")
         if on_miss is OnMiss.SYNTHETIC:
             return await self.synthesize(exchange, synthetic, request)
-        if on_miss is OnMiss.RECORD:
-            return await self._record_once(exchange, request, count)
         raise await self.replayer.miss(exchange, request, {SOURCE: "replay", HASH: request.key})
 
     async def _record_once(self, exchange: Exchange, request: CanonicalRequest, count: Callable[[str], None]) -> Reply:
         """Record a miss unless an identical request is recording it right now: then wait for that
-        recording and replay it (concurrent identical misses record one episode, not several)."""
+        recording and replay it (concurrent identical misses record one episode, not several).
+        Counted as a hit when it is replayed after waiting (the recording it waited for may have
+        answered its client before its write committed), as a miss when it records."""
         assert self.replayer is not None
         release = await self.recording_locks.acquire(request.key)
         try:
@@ -159,6 +162,7 @@ class Dispatcher:
                 release()
                 count("hits")
                 return await self.replayer.answer(exchange, cassette, {SOURCE: "replay", HASH: request.key})
+            count("misses")
             reply = await self.record(exchange, request, on_recorded=release)  # released once stored
         except BaseException:
             release()
@@ -186,7 +190,8 @@ class Dispatcher:
             # guarantees at least one); both store into the same cassettes.
             if settings.upstream:
                 upstream = Upstream(settings.upstream, api_key=settings.upstream_api_key, timeout=settings.upstream_timeout)
-                self.recorder = Recorder(upstream, self.db, record_errors=settings.record_errors)  # type: ignore[arg-type]
+                self.recorder = Recorder(upstream, self.db, record_errors=settings.record_errors,  # type: ignore[arg-type]
+                                         locks=self.recording_locks)
             if settings.anthropic_target:
                 upstream = Upstream(
                     settings.anthropic_target,
@@ -195,7 +200,8 @@ class Dispatcher:
                     key_header="x-api-key",
                 )
                 self.anthropic_recorder = Recorder(
-                    upstream, self.db, record_errors=settings.record_errors, error_event=anthropic_error_event  # type: ignore[arg-type]
+                    upstream, self.db, record_errors=settings.record_errors, error_event=anthropic_error_event,  # type: ignore[arg-type]
+                    locks=self.recording_locks,
                 )
         if self.mode is Mode.REPLAY:
             from fakeai.modes.replay import Replayer

@@ -1,10 +1,20 @@
 """Record mode: forward to the upstream, answer the client as the upstream answers, and store the
 exchange — whole, or not at all.
 
-A whole answer is read, stored, then returned. A stream is relayed event by event as each event
-arrives (nothing is buffered for the client), with each event's offset from the request's arrival
-kept; the cassette is written after the upstream's last event, and only then does the client's
-stream end. A stream that breaks off gives the client an SSE error event and stores nothing.
+A whole answer is read, returned, and stored while it goes out: the write (a thread hop and a
+commit, ~0.4-0.6 ms) is not in the client's latency, which recording is meant to raise by under a
+millisecond. The cassette is still written whole or not at all (one statement, one transaction).
+Writes of one key run in the order their answers were given: the key's recording lock (the one
+``--on-miss record`` uses, shared by the server's workers) is taken before the answer goes out and
+released once the write commits, so an identical request answered later, by any worker, writes
+after it and a sequence records its episodes in order. Shutdown waits for pending writes.
+When a write fails (the database is down) the next answers wait for their write again, so clients
+get the 503 and learn that nothing is being recorded, until a write succeeds.
+
+A stream is relayed event by event as each event arrives (nothing is buffered for the client), with
+each event's offset from the request's arrival kept; the cassette is written after the upstream's
+last event, and only then does the client's stream end. A stream that breaks off gives the client an
+SSE error event and stores nothing.
 
 The upstream stream is read by a task of its own, started as soon as the upstream's headers are in,
 so a client that leaves early (before the body starts, or as SDKs do right after ``data: [DONE]``,
@@ -22,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from fakeai.modes.base import JSON, SSE_TYPE, Body, EventStream, Exchange, Reply, TaskSet
 from fakeai.modes.keys import CanonicalRequest
+from fakeai.modes.single_flight import RecordingLocks, ServerRecordingLocks
 from fakeai.modes.upstream import Upstream, UpstreamDropped, kept_headers, sse_events
 from fakeai.schemas import encode_json
 from fakeai.store import cassettes as store
@@ -48,21 +59,26 @@ async def _drain(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
 
 class Recorder:
     def __init__(
-        self, upstream: Upstream, db: Database, *, record_errors: bool, error_event: Callable[[str], bytes] | None = None
+        self, upstream: Upstream, db: Database, *, record_errors: bool, error_event: Callable[[str], bytes] | None = None,
+        locks: RecordingLocks | None = None,
     ) -> None:
         self.upstream = upstream
+        self.locks = locks or ServerRecordingLocks(None)  # orders the writes of one key (see above)
         # How a broken-off stream tells the client, in its provider's framing (OpenAI's by default).
         self.error_event = error_event or _error_event
         self.db = db
         self.record_errors = record_errors
         self._pumps = TaskSet()
+        self._store_failing = False  # the last write failed: answer only once stored (a 503 if it fails)
 
     async def forward(
-        self, exchange: Exchange, request: CanonicalRequest, count: Count, on_recorded: Done | None = None
+        self, exchange: Exchange, request: CanonicalRequest, count: Count, on_recorded: Done | None = None,
+        *, key_held: bool = False,
     ) -> Reply:
         """Answer ``exchange`` from the upstream and record it. Raises 502/504 before any byte.
         ``on_recorded`` is called once the recording is over (stored, or given up), also for a
-        stream, whose recording ends after this returns."""
+        stream, whose recording ends after this returns. ``key_held``: the caller holds the key's
+        recording lock until then (``--on-miss record``), so the write needs no ordering of its own."""
         done = on_recorded or _nothing
         try:
             deadline = self.upstream.deadline()
@@ -97,12 +113,22 @@ class Recorder:
             count("upstream_errors")
             done()
             raise
-        try:
-            if store_it:
-                await self._store(exchange, request, response.status_code, headers, body=body)
-                count("recordings")
-        finally:
+        if not store_it:
             done()
+        elif self._store_failing:
+            try:
+                await self._write(exchange, request, response.status_code, headers, body, count)
+            finally:
+                done()
+        else:
+            if not key_held:
+                try:
+                    release = await self.locks.acquire(request.key)  # free unless a write of this key is pending
+                except BaseException:
+                    done()
+                    raise
+                done = _both(release, done)
+            self._write_soon(exchange, request, response.status_code, headers, body, count, done)
         return Body(content=body, status=response.status_code, media_type=content_type or JSON, headers=dict(headers))
 
     async def _pump(self, exchange, request, response, headers, store_it, count, queue, done) -> None:  # noqa: ANN001, PLR0913
@@ -133,6 +159,25 @@ class Recorder:
             queue.put_nowait(None)
             done()
 
+    def _write_soon(self, exchange, request, status, headers, body, count, done) -> None:  # noqa: ANN001, PLR0913
+        async def write() -> None:
+            try:
+                await self._write(exchange, request, status, headers, body, count)
+            finally:
+                done()
+
+        task = asyncio.get_running_loop().create_task(write())
+        self._pumps.track(task, f"the recording of {exchange.method} {exchange.path} ({request.key[:12]})")
+
+    async def _write(self, exchange, request, status, headers, body, count) -> None:  # noqa: ANN001, PLR0913
+        try:
+            await self._store(exchange, request, status, headers, body=body)
+        except BaseException:
+            self._store_failing = True
+            raise
+        self._store_failing = False
+        count("recordings")
+
     async def stop(self, grace: float = 10.0) -> None:
         """Let streams still being read finish (bounded), so nothing whole is lost at shutdown."""
         await self._pumps.settle(grace)
@@ -154,6 +199,16 @@ class Recorder:
             events=events,
         )
         await store.insert(self.db, cassette)
+
+
+def _both(first: Done, then: Done) -> Done:
+    def both() -> None:
+        try:
+            first()
+        finally:
+            then()
+
+    return both
 
 
 def _error_event(message: str) -> bytes:

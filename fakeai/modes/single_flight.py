@@ -4,8 +4,9 @@ Concurrent identical replay misses would each forward and each store an episode;
 records while the others wait, then find its cassette and replay it. ``RecordingLocks`` is the seam:
 ``release = await locks.acquire(key)`` ... ``release()`` (idempotent; held until the recording is
 stored, which for a stream is after its last event). ``ServerRecordingLocks`` covers one server: an
-asyncio lock per key within a worker, then an ``flock`` on a file per key in the run directory across
-its workers. Replicas sharing a PostgreSQL store can get the same with another implementation of
+asyncio lock per key within a worker, then an ``flock`` on a file per stripe of keys in the run
+directory across its workers. Record mode takes the same lock to keep one key's writes in the order
+their answers went out (``fakeai.modes.record``). Replicas sharing a PostgreSQL store can get the same with another implementation of
 this protocol (say, ``pg_advisory_lock`` on the key's first 8 bytes) passed to the ``Dispatcher``.
 """
 
@@ -22,6 +23,7 @@ __all__ = ["RecordingLocks", "ServerRecordingLocks"]
 
 Release = Callable[[], None]
 POLL_SECONDS = 0.005  # how often a waiter retries another worker's file lock
+STRIPE_CHARS = 3  # leading hex digits of the key naming its lock file: at most 4,096 files
 
 
 class RecordingLocks(Protocol):
@@ -74,7 +76,10 @@ class ServerRecordingLocks:
         # Non-blocking tries: a waiting coroutine can be cancelled at any point without leaving a
         # thread that takes the lock later for nobody. Contention is rare (identical misses at once).
         assert self.directory is not None
-        fd = os.open(self.directory / f"{key}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        # One file per stripe of keys, not per key: record mode takes this lock for every recording,
+        # and a million recordings must not leave a million files. Two keys of one stripe only wait
+        # for each other's (short) hold.
+        fd = os.open(self.directory / f"{key[:STRIPE_CHARS]}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             while True:
                 try:

@@ -20,7 +20,7 @@ import pytest
 
 from fakeai.store import cassettes as store
 from fakeai.cassettes.server_process import ServerProcess, free_port
-from tests.databases import every_cassette, on_store
+from tests.databases import eventually, every_cassette, on_store
 
 KEY = "sk-fakeai-1234567890abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -192,8 +192,8 @@ def test_upstream_errors_are_recorded_unless_told_not_to(start_server, tmp_path,
     server = start_server("--mode", "record", "--upstream", upstream.base_url, db=db)
     recorded = httpx.post(server.base_url + "/chat/completions", json=bad, headers=AUTH)
     assert recorded.status_code == 400
+    server.stop()  # shutdown waits for the write, which may commit after the answer
     assert count_cassettes(db) == 1
-    server.stop()
     replay = start_server("--mode", "replay", db=db)
     again = httpx.post(replay.base_url + "/chat/completions", json=bad, headers=AUTH)
     assert (again.status_code, again.content) == (400, recorded.content)
@@ -203,6 +203,7 @@ def test_upstream_errors_are_recorded_unless_told_not_to(start_server, tmp_path,
     quiet = start_server("--mode", "record", "--upstream", upstream.base_url, "--no-record-errors", db=db2)
     r = httpx.post(quiet.base_url + "/chat/completions", json=bad, headers=AUTH)
     assert r.status_code == 400 and r.headers["x-fakeai-source"] == "upstream"
+    quiet.stop()
     assert count_cassettes(db2) == 0
 
 
@@ -306,7 +307,7 @@ def test_on_miss_record_records_only_what_is_missing(start_server, tmp_path, ups
     assert second.headers["x-fakeai-source"] == "replay"
     assert second.http_response.content == first.http_response.content
     assert hit.headers["x-fakeai-source"] == "replay"
-    assert count_cassettes(db) == before + 1
+    assert eventually(lambda: count_cassettes(db), lambda n: n > before) == before + 1
     metrics = httpx.get(server.root_url + "/metrics").json()["cassettes"]["/v1/chat/completions"]
     assert metrics == {"misses": 1, "recordings": 1, "hits": 2}
 
@@ -331,7 +332,7 @@ def test_200_concurrent_recordings_with_two_workers(start_server, tmp_path, upst
 
     responses = asyncio.run(drive())
     assert [r.status_code for r in responses] == [200] * 200
-    assert count_cassettes(db) == 200
+    assert eventually(lambda: count_cassettes(db), lambda n: n >= 200) == 200
     assert "database is locked" not in server.log()
 
 
