@@ -271,15 +271,17 @@ class ByteLRU:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
-        self.items: OrderedDict[tuple, bytes] = OrderedDict()
+        # key -> (value, its cost): an entry's cost is computed once, not again when it is evicted
+        self.items: OrderedDict[tuple, tuple[bytes, int]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
         with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
+            entry = self.items.get(key)
+            if entry is None:
+                return None
+            self.items.move_to_end(key)
+            return entry[0]
 
     def put(self, key: tuple, value: bytes) -> None:
         cost = len(value) + _key_cost(key)
@@ -288,12 +290,11 @@ class ByteLRU:
         with self.lock:
             old = self.items.pop(key, None)
             if old is not None:
-                self.size -= len(old) + _key_cost(key)
-            self.items[key] = value
+                self.size -= old[1]
+            self.items[key] = (value, cost)
             self.size += cost
             while self.size > self.budget:
-                old_key, old_value = self.items.popitem(last=False)
-                self.size -= len(old_value) + _key_cost(old_key)
+                self.size -= self.items.popitem(last=False)[1][1]
 
     def clear(self) -> None:
         with self.lock:
@@ -302,17 +303,25 @@ class ByteLRU:
 
 
 def _key_cost(key: tuple) -> int:
-    """Roughly the bytes a key's input holds (a text, a token tuple, or a tuple of either)."""
+    """Roughly the bytes a key's input holds (a text, a token tuple, or a tuple of either). Only
+    validated inputs are stored, so a tuple holds one kind of item."""
     item = key[-1]
     if isinstance(item, str):
         return 64 + len(item)
-    return 64 + sum(len(x) if isinstance(x, str) else 8 * len(x) if isinstance(x, tuple) else 8 for x in item)
+    if not item or isinstance(item[0], int):
+        return 64 + 8 * len(item)
+    return 64 + sum(map(len, item)) * (1 if isinstance(item[0], str) else 8)
 
 
 def _hashable(value: str | list) -> str | tuple:
     if isinstance(value, str):
         return value
-    return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    items = tuple(value)
+    try:
+        hash(items)  # strings or token ids (the common case): no copy item by item
+    except TypeError:
+        return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    return items
 
 
 # Whole answers by (model, dims, format, input): a repeated request (a load test's bodies) skips
