@@ -108,13 +108,13 @@ def _input_keys(
     inputs: list[str] | list[list[int]], words: Words | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every word (or token) of the batch: keys, weights, the input each belongs to; and each input's own key."""
-    if inputs and all(isinstance(item, str) for item in inputs):
+    if words is not None or inputs and all(isinstance(item, str) for item in inputs):  # words: of strings
         if words is None:
             keys, owners = batch_words(inputs)  # type: ignore[arg-type]
             weights = weights_of(keys)
         else:
             keys, weights, owners = words[0], words[1], np.repeat(np.arange(len(inputs)), words[2])
-        whole = [zlib.crc32(item.encode()) for item in inputs]  # type: ignore[union-attr]
+        whole = list(map(zlib.crc32, map(str.encode, inputs)))  # type: ignore[arg-type]
     else:
         arrays = [np.asarray(item, dtype=np.int64) for item in inputs]
         tokens = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)

@@ -100,30 +100,32 @@ def _first_tokens(piece: str) -> int:
 def scan(texts: list[str]) -> tuple[list[int], tuple[np.ndarray, np.ndarray, list[int]] | None]:
     """Each text's token count, and, if every text is ASCII, the batch's words: keys (uint64) and
     weights (float64) of all words in order, and the number of words of each text."""
-    if not all(text.isascii() for text in texts):
+    batch = "a".join(texts)  # a letter between texts: no "  " across two of them
+    if not batch.isascii():
         return [count_tokens(text) for text in texts], None
     split = [text.split(" ") for text in texts]
+    simple = batch.isprintable() and "  " not in batch
     try:
-        return _assemble(texts, split, _TOKENS.__getitem__, _WORDS.__getitem__)
+        return _assemble(texts, split, simple, _TOKENS.__getitem__, _WORDS.__getitem__)
     except KeyError:
         pass
     everything = {piece for pieces in split for piece in pieces}
     learnt = _learn({piece for piece in everything if piece not in _WORDS})
     _keep(learnt)
     try:
-        return _assemble(texts, split, _TOKENS.__getitem__, _WORDS.__getitem__)
+        return _assemble(texts, split, simple, _TOKENS.__getitem__, _WORDS.__getitem__)
     except KeyError:
         # A piece too long to keep, or the memos emptied meanwhile (a big batch in another thread):
         # this batch's own table.
         learnt.update(_learn({piece for piece in everything if piece not in learnt}))
-        return _assemble(texts, split, lambda piece: learnt[piece][0], lambda piece: learnt[piece][1])
+        return _assemble(texts, split, simple, lambda piece: learnt[piece][0], lambda piece: learnt[piece][1])
 
 
-def _assemble(texts: list[str], split: list[list[str]], tokens_of, words_of):
+def _assemble(texts: list[str], split: list[list[str]], simple: bool, tokens_of, words_of):
+    """``simple``: every text is printable without two spaces in a row (each counted from its pieces)."""
     # map(): the loops over pieces run in C; this is most of a batch's cost when every piece is known.
     rows = [b"".join(map(words_of, pieces)) for pieces in split]
-    batch = "a".join(texts)  # a letter between texts: no "  " across two of them
-    if batch.isprintable() and "  " not in batch:
+    if simple:
         counts = [sum(map(tokens_of, pieces)) - tokens_of(pieces[0]) + _first_tokens(pieces[0]) for pieces in split]
     else:
         counts = [
