@@ -98,9 +98,9 @@ def test_token_arrays_embed_and_differ_from_each_other():
 
 
 def test_input_shapes_and_errors():
-    assert _check_inputs("hi") == (["hi"], [1])
-    assert _check_inputs([1, 2, 3]) == ([[1, 2, 3]], [3])
-    assert _check_inputs([[1, 2], [3]]) == ([[1, 2], [3]], [2, 1])
+    assert _check_inputs("hi")[:2] == (["hi"], [1])
+    assert _check_inputs([1, 2, 3]) == ([[1, 2, 3]], [3], None)
+    assert _check_inputs([[1, 2], [3]]) == ([[1, 2], [3]], [2, 1], None)
     assert _check_inputs(["a b", "c"])[1] == [2, 1]
     for bad in ([], [1, "a"], ["a", [1]], [""], [[]], "", ["x"] * 2049, "word " * 9000, [-1], [[1], [2**40]]):
         with pytest.raises(InvalidRequestError) as info:
@@ -183,3 +183,80 @@ def test_base64_rows_whatever_their_byte_count():
         body = msgspec.json.decode(_encode(MODEL, ["one", "two", "three"], dims, True, 3), type=EmbeddingList)
         for i, item in enumerate(body.data):
             assert np.array_equal(np.frombuffer(base64.b64decode(item.embedding), dtype="<f4"), vectors[i])
+
+
+# sha256 of whole answer bodies, computed with the implementation before the piece memo (commit
+# ee620b2): answers must stay bit for bit what they were, vectors and usage alike.
+GOLDEN = {
+    "distinct": "11ff8eec617e6232f7a1dc47c3e5391d73e27dfdb25d926448e464257b416525",
+    "float16": "16bd8750efdad3bfe336e6ff10cd2645240cd5824e3cb1cd7e435d8cca2cd388",
+    "dims": "aacccb0dc75b896b468350eee4d54ad4b5f156652be454bf667fc44be4c49ea0",
+    "tokens": "face59e63a7fa1c512f4ae177d3a5ea607c06e11c0d49e0486248b391a624b84",
+    "unicode": "6639dd78eccbcbb00cc6e747c8da377907f2f6f94ad0fd1017751bf07cb63daa",
+    "single": "69cf08a8bb1295a7a34957d77f14e9eb979ba79fcc760aced5c8159cede821ef",
+    "long": "85fc9000b749bd52a0017d7059f24f75e1da266266db18bb4129357ab2bfb588",
+    "many": "eee31a83ed3837c162f5561683e60a292c50dfbcf477fb59eb404fe05eddcb55",
+}
+
+
+def golden_requests() -> dict[str, list[dict]]:
+    texts16 = [f"benchmark sentence number {i} about vector retrieval and ranking" for i in range(16)]
+    small = "text-embedding-3-small"
+    return {
+        # Every 150th body of the benchmark's emb-distinct scenario (bench/scenarios.py).
+        "distinct": [
+            {"model": small, "encoding_format": "base64", "input": [f"{t} (variant {j})" for t in texts16]}
+            for j in range(0, 3000, 150)
+        ],
+        "float16": [{"model": small, "encoding_format": "float", "input": texts16}],
+        "dims": [
+            {"model": small, "input": ["The cat sat on the mat.", "Dogs, cats & birds!"], "dimensions": d,
+             "encoding_format": f}
+            for d in (1, 100, 256, 1000)
+            for f in ("float", "base64")
+        ],
+        "tokens": [
+            {"model": small, "input": [[1, 2, 3], [70000, 5]], "encoding_format": "base64"},
+            {"model": "all-minilm", "input": [5, 6, 7]},
+        ],
+        "unicode": [
+            {"model": "text-embedding-3-large", "input": ["naïve café über", "日本語のテキスト",
+                                                         "MiXeD CaSe_words and_stuff 123 4567"],
+             "encoding_format": "base64"}
+        ],
+        "single": [
+            {"model": "nv-embed-v2", "input": "hello world"},
+            {"model": "some/unknown", "input": "Hello, World!  ", "encoding_format": "base64"},
+        ],
+        "long": [
+            {"model": small, "encoding_format": "base64",
+             "input": [" ".join(f"w{i}x{j}" for j in range(60)) for i in range(40)] + ["the " * 3000]}
+        ],
+        "many": [
+            {"model": small, "encoding_format": "base64", "dimensions": 512,
+             "input": [f"passage {i} about topic {i % 37} and retrieval with vectors" for i in range(600)]}
+        ],
+    }
+
+
+@pytest.mark.parametrize("memo", ["cold", "warm"])
+def test_answers_are_bit_for_bit_those_of_before(memo):
+    import asyncio
+    import hashlib
+
+    from fakeai.modes.synthetic import textpieces
+    from fakeai.modes.synthetic.context import SyntheticContext
+    from fakeai.modes.synthetic.embeddings import BODIES, create_embeddings
+    from fakeai.schemas.embeddings import EmbeddingRequest
+    from fakeai.settings import Settings
+
+    ctx = SyntheticContext(Settings(), None)
+    if memo == "cold":
+        for table in (textpieces._TOKENS, textpieces._WORDS, textpieces._FIRST):
+            table.clear()
+    for name, requests in golden_requests().items():
+        digest = hashlib.sha256()
+        for request in requests:
+            BODIES.clear()
+            digest.update(asyncio.run(create_embeddings(ctx, EmbeddingRequest(**request))).content)
+        assert digest.hexdigest() == GOLDEN[name], name

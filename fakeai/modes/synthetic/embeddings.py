@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import pybase64  # SIMD base64: a 16 x 1536 answer in 6 us where the standard library takes ~170 us
 import hashlib
-import re
 import threading
 import zlib
 from collections import OrderedDict
@@ -31,8 +30,8 @@ import numpy as np
 from fakeai.errors import InvalidRequestError
 from fakeai.modes.base import Body
 from fakeai.modes.synthetic.context import SyntheticContext
-from fakeai.modes.synthetic.tokenizer import count_tokens
-from fakeai.modes.synthetic.wordkeys import batch_words, mix, word_keys
+from fakeai.modes.synthetic.textpieces import STOPWORD_WEIGHT, STOPWORDS, scan, weights_of
+from fakeai.modes.synthetic.wordkeys import batch_words, mix
 from fakeai.schemas import encode_json
 from fakeai.schemas.embeddings import EmbeddingRequest
 
@@ -42,7 +41,6 @@ BLOCK = 128  # width of one slice of the vector
 BUCKET_BITS = 13
 BUCKETS = 1 << BUCKET_BITS  # rows of the table: 8192 x 128 float32 = 4 MiB, built once
 TEXT_WEIGHT = 0.35  # share of the whole-text component relative to the words' part
-STOPWORD_WEIGHT = 0.25  # "the", "of" … weigh less, as they do in trained models
 MAX_INPUTS = 2048
 MAX_INPUT_TOKENS = 8192
 MAX_REQUEST_TOKENS = 300_000
@@ -73,11 +71,6 @@ _DIMENSIONS: tuple[tuple[str, int], ...] = (
     ("bge-small", 384),
 )
 
-_WORD = re.compile(r"\w+")
-STOPWORDS = frozenset(
-    "a an and are as at be but by for from has have he her his i in is it its of on or our she so that the "
-    "their them they this to was we were what when where which who will with you your".split()
-)
 # Word keys are crc32 values, below 2**32; token ids and whole texts live in their own key ranges.
 _TOKEN_KEYS = 1 << 33
 _TEXT_KEYS = 1 << 34
@@ -107,20 +100,21 @@ def model_dimensions(model: str) -> int:
     return DEFAULT_DIMENSIONS
 
 
-def _stopword_keys() -> np.ndarray:
-    return np.unique(word_keys(sorted(STOPWORDS)))
+# A batch's words as ``textpieces.scan`` finds them: keys, weights, and how many belong to each input.
+Words = tuple[np.ndarray, np.ndarray, list[int]]
 
 
-_STOPWORD_KEYS = _stopword_keys()
-
-
-def _input_keys(inputs: list[str] | list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _input_keys(
+    inputs: list[str] | list[list[int]], words: Words | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every word (or token) of the batch: keys, weights, the input each belongs to; and each input's own key."""
-    if inputs and all(isinstance(item, str) for item in inputs):
-        keys, owners = batch_words(inputs)  # type: ignore[arg-type]
-        nearest = _STOPWORD_KEYS[np.searchsorted(_STOPWORD_KEYS, keys) % len(_STOPWORD_KEYS)]
-        weights = np.where(nearest == keys, STOPWORD_WEIGHT, 1.0)
-        whole = [zlib.crc32(item.encode()) for item in inputs]  # type: ignore[union-attr]
+    if words is not None or inputs and all(isinstance(item, str) for item in inputs):  # words: of strings
+        if words is None:
+            keys, owners = batch_words(inputs)  # type: ignore[arg-type]
+            weights = weights_of(keys)
+        else:
+            keys, weights, owners = words[0], words[1], np.repeat(np.arange(len(inputs)), words[2])
+        whole = list(map(zlib.crc32, map(str.encode, inputs)))  # type: ignore[arg-type]
     else:
         arrays = [np.asarray(item, dtype=np.int64) for item in inputs]
         tokens = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
@@ -139,8 +133,11 @@ def _rows(keys: np.ndarray, mult: np.ndarray, add: np.ndarray) -> np.ndarray:
     return _table().take(buckets.astype(np.intp).ravel(), axis=0).reshape(len(keys), -1)
 
 
-def embed_texts(model: str, inputs: list[str] | list[list[int]], dimensions: int | None = None) -> np.ndarray:
-    """Unit vectors (float32, one row per input) for strings or token arrays.
+def embed_texts(
+    model: str, inputs: list[str] | list[list[int]], dimensions: int | None = None, words: Words | None = None
+) -> np.ndarray:
+    """Unit vectors (float32, one row per input) for strings or token arrays; ``words``, if given, are
+    the strings' words as ``_check_inputs`` found them (saves finding them again).
 
     An input's vector depends on that input alone, bit for bit, whatever else is in the batch, because
     its sum is computed exactly: table values are multiples of 1/256 below 1/2 and weights multiples
@@ -155,7 +152,7 @@ def embed_texts(model: str, inputs: list[str] | list[list[int]], dimensions: int
     count = len(inputs)
     if not count:
         return np.zeros((0, dims), dtype=np.float32)
-    word_keys_, word_weights, word_owners, whole_keys = _input_keys(inputs)
+    word_keys_, word_weights, word_owners, whole_keys = _input_keys(inputs, words)
     # The whole-text component, scaled to the words' part (whose norm grows like sqrt(sum w^2)), its
     # weight rounded to eighths so that it too sums exactly.
     squares = np.bincount(word_owners, weights=word_weights * word_weights, minlength=count)
@@ -210,12 +207,15 @@ def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _unit(out: np.ndarray) -> np.ndarray:
-    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    # What ``np.linalg.norm(out, axis=1, keepdims=True)`` computes for float32 rows (the same
+    # operations, so the same bits), without its argument checks.
+    out /= np.sqrt(np.add.reduce(out * out, axis=1, keepdims=True))
     return out
 
 
-def _check_inputs(raw: str | list) -> tuple[list[str] | list[list[int]], list[int]]:
-    """Normalise ``input`` to a homogeneous list; also count tokens per input."""
+def _check_inputs(raw: str | list) -> tuple[list[str] | list[list[int]], list[int], Words | None]:
+    """Normalise ``input`` to a homogeneous list; also count tokens per input, and find the words
+    of strings (for ``embed_texts``) on the way."""
     if isinstance(raw, str):
         items: list = [raw]
     elif not raw:
@@ -232,10 +232,14 @@ def _check_inputs(raw: str | list) -> tuple[list[str] | list[list[int]], list[in
         )
     if len(items) > MAX_INPUTS:
         raise InvalidRequestError(f"'$.input' is too long: at most {MAX_INPUTS} inputs per request.", param="input")
+    words: Words | None = None
+    text_tokens: list[int] = []
+    if isinstance(items[0], str):
+        text_tokens, words = scan(items)
     counts: list[int] = []
     for i, item in enumerate(items):
-        if isinstance(item, str):
-            tokens = count_tokens(item)
+        if text_tokens:
+            tokens = text_tokens[i]
         else:
             tokens = len(item)
             if tokens and not 0 <= min(item) <= max(item) <= MAX_TOKEN_ID:
@@ -257,7 +261,7 @@ def _check_inputs(raw: str | list) -> tuple[list[str] | list[list[int]], list[in
             f"Requested {total} tokens; at most {MAX_REQUEST_TOKENS} tokens can be embedded in one request.",
             param="input",
         )
-    return items, counts
+    return items, counts, words
 
 
 class ByteLRU:
@@ -267,15 +271,17 @@ class ByteLRU:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
-        self.items: OrderedDict[tuple, bytes] = OrderedDict()
+        # key -> (value, its cost): an entry's cost is computed once, not again when it is evicted
+        self.items: OrderedDict[tuple, tuple[bytes, int]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
         with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
+            entry = self.items.get(key)
+            if entry is None:
+                return None
+            self.items.move_to_end(key)
+            return entry[0]
 
     def put(self, key: tuple, value: bytes) -> None:
         cost = len(value) + _key_cost(key)
@@ -284,12 +290,11 @@ class ByteLRU:
         with self.lock:
             old = self.items.pop(key, None)
             if old is not None:
-                self.size -= len(old) + _key_cost(key)
-            self.items[key] = value
+                self.size -= old[1]
+            self.items[key] = (value, cost)
             self.size += cost
             while self.size > self.budget:
-                old_key, old_value = self.items.popitem(last=False)
-                self.size -= len(old_value) + _key_cost(old_key)
+                self.size -= self.items.popitem(last=False)[1][1]
 
     def clear(self) -> None:
         with self.lock:
@@ -298,17 +303,25 @@ class ByteLRU:
 
 
 def _key_cost(key: tuple) -> int:
-    """Roughly the bytes a key's input holds (a text, a token tuple, or a tuple of either)."""
+    """Roughly the bytes a key's input holds (a text, a token tuple, or a tuple of either). Only
+    validated inputs are stored, so a tuple holds one kind of item."""
     item = key[-1]
     if isinstance(item, str):
         return 64 + len(item)
-    return 64 + sum(len(x) if isinstance(x, str) else 8 * len(x) if isinstance(x, tuple) else 8 for x in item)
+    if not item or isinstance(item[0], int):
+        return 64 + 8 * len(item)
+    return 64 + sum(map(len, item)) * (1 if isinstance(item[0], str) else 8)
 
 
 def _hashable(value: str | list) -> str | tuple:
     if isinstance(value, str):
         return value
-    return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    items = tuple(value)
+    try:
+        hash(items)  # strings or token ids (the common case): no copy item by item
+    except TypeError:
+        return tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    return items
 
 
 # Whole answers by (model, dims, format, input): a repeated request (a load test's bodies) skips
@@ -337,10 +350,10 @@ def _embedding_values(vectors: np.ndarray, base64_format: bool) -> list[bytes | 
 
 
 def _encode(
-    model: str, items: list, dimensions: int | None, base64_format: bool, prompt_tokens: int
+    model: str, items: list, dimensions: int | None, base64_format: bool, prompt_tokens: int, words: Words | None = None
 ) -> bytes:
     """The response body (``EmbeddingList``'s shape), joined once."""
-    values = _embedding_values(embed_texts(model, items, dimensions), base64_format)
+    values = _embedding_values(embed_texts(model, items, dimensions, words), base64_format)
     quote = b'"' if base64_format else b""
     parts: list[bytes | memoryview] = [b'{"object":"list","data":[']
     for i, value in enumerate(values):
@@ -359,7 +372,7 @@ async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) ->
     cached = BODIES.get(answer_key)
     if cached is not None:
         return Body(content=cached)
-    items, counts = _check_inputs(request.input)
+    items, counts, words = _check_inputs(request.input)
     native = model_dimensions(request.model)
     dims = request.dimensions
     if dims is not None and not 1 <= dims <= native:
@@ -370,7 +383,7 @@ async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) ->
     prompt_tokens = sum(counts)
 
     def build() -> bytes:
-        return _encode(request.model, items, dims, base64_format, prompt_tokens)
+        return _encode(request.model, items, dims, base64_format, prompt_tokens, words)
 
     big = prompt_tokens * (dims or native) > OFFLOAD_WORK
     content = await asyncio.to_thread(build) if big else build()

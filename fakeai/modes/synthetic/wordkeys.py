@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-__all__ = ["batch_words", "mix", "word_keys"]
+__all__ = ["batch_words", "mix", "word_key", "word_keys"]
 
 _SPAN = 64
 _CONSTANTS = np.frombuffer(hashlib.shake_256(b"fakeai word keys v1").digest(8 * (_SPAN + 1)), dtype="<u8") | 1
@@ -81,6 +81,25 @@ def batch_words(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(len(texts), dtype=np.intp)
     np.cumsum(sizes[:-1], out=offsets[1:])
     return _segments(values, offsets)
+
+
+_POSITION_INTS = [int(c) for c in _POSITION]
+_LENGTH_INT, _MIX1_INT, _MIX2_INT = int(_LENGTH), int(_MIX1), int(_MIX2)
+_MASK = (1 << 64) - 1
+
+
+def word_key(word: bytes) -> int:
+    """One word's key (``word``: lower-cased UTF-8 ``\\w`` characters) in plain integers: the same
+    value as ``batch_words`` without its ~20 numpy calls (~50 us of fixed cost), for a few words."""
+    total = _LENGTH_INT * len(word)
+    for at in range(0, len(word), _SPAN):
+        total += sum(map(int.__mul__, word[at : at + _SPAN], _POSITION_INTS))
+    key = total & _MASK
+    key ^= key >> 33
+    key = key * _MIX1_INT & _MASK
+    key ^= key >> 33
+    key = key * _MIX2_INT & _MASK
+    return key ^ key >> 33
 
 
 def word_keys(words: list[str]) -> np.ndarray:
