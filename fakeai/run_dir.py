@@ -17,6 +17,23 @@ from pathlib import Path
 
 __all__ = ["RunDir"]
 
+SHM = "/dev/shm"
+SHM_MIN_FREE = 1 << 30  # a container's default /dev/shm (64 MiB) is too small: use the temp dir then
+
+
+def _memory_dir() -> str | None:
+    """``/dev/shm`` when it is a roomy tmpfs, else None (the system's temp directory).
+
+    What lives in the run directory is only ever shared between processes, never kept: in memory,
+    creating a file costs microseconds, where on the development VM's disk it cost ~0.8 ms (record
+    mode takes a lock file per recording; metrics and budgets are mmaps).
+    """
+    try:
+        stat = os.statvfs(SHM)
+    except OSError:
+        return None
+    return SHM if stat.f_bavail * stat.f_frsize >= SHM_MIN_FREE and os.access(SHM, os.W_OK) else None
+
 
 class RunDir:
     """A directory and whether this process made it (and so removes it)."""
@@ -34,7 +51,7 @@ class RunDir:
             path = Path(configured)
             path.mkdir(parents=True, exist_ok=True)
             return cls(path, owned=False)
-        return cls(Path(tempfile.mkdtemp(prefix="fakeai-run-")), owned=True)
+        return cls(Path(tempfile.mkdtemp(prefix="fakeai-run-", dir=_memory_dir())), owned=True)
 
     @classmethod
     def fresh(cls, configured: str | None) -> RunDir:

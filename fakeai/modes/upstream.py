@@ -1,5 +1,5 @@
-"""The upstream a recording FakeAI forwards to: one pooled ``httpx.AsyncClient`` per worker, over
-the asyncio transport of ``fakeai.modes.upstream_transport`` (httpcore's cost ~2 ms a request).
+"""The upstream a recording FakeAI forwards to: httpx requests and responses over one pooled
+asyncio transport per worker (``fakeai.modes.upstream_transport``; httpcore cost ~2 ms a request).
 
 ``Upstream.open`` sends a request and returns as soon as the upstream's status and headers are
 in; the body is then read whole (``read_body``) or event by event (``sse_events``) as it arrives.
@@ -93,15 +93,23 @@ class Upstream:
         self._strip_v1 = self.base_url.endswith("/v1")
         self.api_key = api_key
         self.timeout = timeout
-        self.client = httpx.AsyncClient(
-            transport=AsyncioTransport(max_idle_per_origin=200, keepalive_expiry=30),
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        # httpx's Request and Response, sent straight through the transport: AsyncClient.send's
+        # layers (auth flow, redirects, cookie jar, URL and header merging) were a third of a
+        # recording's CPU, and a recorder wants none of them (no redirects followed, no cookies).
+        self.transport = AsyncioTransport(max_idle_per_origin=200, keepalive_expiry=30)
+        self._timeouts = httpx.Timeout(timeout).as_dict()
+        self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL (a server sees a handful of paths)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.transport.aclose()
+
+    def _url(self, path: str) -> httpx.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx.URL(self.url_for(path))
+            if len(self._urls) < 1024:  # bounded: paths with ids in them are many
+                self._urls[path] = url
+        return url
 
     def url_for(self, path: str) -> str:
         """``https://api.openai.com/v1`` + ``/v1/models`` → ``.../v1/models``; routes outside /v1
@@ -131,16 +139,14 @@ class Upstream:
 
     async def open(self, exchange: Exchange, deadline: float) -> httpx.Response:
         """Send the request; return once status and headers are in (body not read yet)."""
-        request = self.client.build_request(
-            exchange.method,
-            self.url_for(exchange.path),
-            params=exchange.query or None,
-            headers=self.request_headers(exchange),
-            content=exchange.body or None,
-        )
+        url = self._url(exchange.path)
+        if exchange.query:
+            url = url.copy_merge_params(exchange.query)
+        request = httpx.Request(exchange.method, url, headers=self.request_headers(exchange),
+                                content=exchange.body or None, extensions={"timeout": self._timeouts})
         try:
             async with asyncio.timeout_at(deadline):
-                return await self.client.send(request, stream=True)
+                return await self.transport.handle_async_request(request)
         except (httpx.TimeoutException, TimeoutError):
             raise UpstreamTimeoutError(
                 f"The upstream ({self.public_url}) did not answer within {self.timeout:g} seconds."
