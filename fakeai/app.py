@@ -20,6 +20,7 @@ from fakeai.api.fast_path import RESPONSE_STARTED, FastRoutes
 from fakeai.api.errors import EXCEPTION_HANDLERS
 from fakeai.api.openapi import openapi_config
 from fakeai.ids import random_hex
+from fakeai.modes.synthetic import load_generators
 from fakeai.providers import ANTHROPIC_PATH
 from fakeai.runtime import Runtime
 from fakeai.settings import Settings
@@ -97,6 +98,8 @@ class _App(Litestar):
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.load()
+    if settings.synthesizes:  # else they load on first use (images' file routes), if ever
+        load_generators()
     runtime = Runtime(settings)
 
     @asynccontextmanager
