@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.config.app import ExperimentalFeatures  # noqa: F401 - kept for readers looking for knobs
 from litestar.plugins.core import MsgspecDIPlugin
-from threadpoolctl import threadpool_limits
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from threadpoolctl import threadpool_limits
 
 from fakeai import __version__
 from fakeai.api import FAST_HANDLERS, ROOT_HANDLERS, v1_router
