@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from threadpoolctl import threadpool_limits
 from litestar.config.app import ExperimentalFeatures  # noqa: F401 - kept for readers looking for knobs
+from litestar.plugins.core import MsgspecDIPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from threadpoolctl import threadpool_limits
 
 from fakeai import __version__
 from fakeai.api import FAST_HANDLERS, ROOT_HANDLERS, v1_router
@@ -19,6 +20,7 @@ from fakeai.api.fast_path import RESPONSE_STARTED, FastRoutes
 from fakeai.api.errors import EXCEPTION_HANDLERS
 from fakeai.api.openapi import openapi_config
 from fakeai.ids import random_hex
+from fakeai.modes.synthetic import load_generators
 from fakeai.providers import ANTHROPIC_PATH
 from fakeai.runtime import Runtime
 from fakeai.settings import Settings
@@ -84,8 +86,20 @@ def _speaks_anthropic(scope: Scope) -> bool:
     return any(name == b"anthropic-version" for name, _ in scope["headers"])
 
 
+class _App(Litestar):
+    """Litestar without the plugins it adds whenever pydantic or attrs is installed: FakeAI's types are
+    msgspec Structs, and those plugins import pydantic (~0.15 s of a start) for nothing."""
+
+    @staticmethod
+    def _get_default_plugins(plugins: list) -> list:
+        plugins.append(MsgspecDIPlugin())  # what Litestar itself always adds
+        return plugins
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.load()
+    if settings.synthesizes:  # else they load on first use (images' file routes), if ever
+        load_generators()
     runtime = Runtime(settings)
 
     @asynccontextmanager
@@ -97,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     logging.getLogger("fakeai").setLevel(settings.log_level.upper())
-    app = Litestar(
+    app = _App(
         route_handlers=[*ROOT_HANDLERS, v1_router()],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -113,12 +127,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def app_from_env() -> Litestar:
     """Factory uvicorn workers call (``--factory``); settings come from FAKEAI_* variables."""
     app = create_app(Settings.load())
-    # A server worker's startup heap (routes, model catalogue, the synthetic vocabulary: ~100k objects)
+    # A server worker's startup heap (routes, model catalogue, the synthetic vocabulary: ~160k objects)
     # lives as long as the process; freezing it keeps the garbage collector from rescanning it on every
     # full collection under load (~10% of a chat request's CPU, measured). Not in create_app: test
-    # suites build many apps and frozen objects are never freed.
-    gc.collect()
+    # suites build many apps and frozen objects are never freed. No gc.collect() first: it took
+    # 70-140 ms of a start here to find ~1,200 unreachable objects, which stay frozen instead.
+    # `fakeai serve` disables the collector for the start (cli.py); it runs again from here on.
     gc.freeze()
+    gc.enable()
     # One BLAS thread per worker: the synthetic embeddings' small matrix products gain nothing from a
     # BLAS thread pool, whose threads spin on the cores the event loop and the clients need (measured:
     # 16 inputs x 1536 dimensions went from ~50 to ~600 us under load). Also a server-only setting.

@@ -7,6 +7,7 @@ nothing here prints a traceback for them.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import signal
 import socket
@@ -67,6 +68,10 @@ def cli() -> None:
 @_serve_options
 def serve(**explicit: object) -> None:
     """Run the server (synthetic mode, embedded SQLite and no configuration by default)."""
+    # No garbage collection while the server starts: the imports and the app allocate ~160k long-lived
+    # objects and almost no garbage, and the collections they trigger only rescan them. The worker's
+    # app_from_env freezes that heap and enables the collector again (this process, with --workers > 1).
+    gc.disable()
     settings = load_settings(explicit)
     _check_can_listen(settings.host, settings.port)  # before anything is written anywhere
     run_dir = RunDir.fresh(settings.run_dir)  # shared by the workers, removed when the server exits
@@ -175,6 +180,8 @@ def _run_uvicorn(settings: Settings) -> None:
     # killed drops every connection it holds. A hung worker is still replaced, after 30 s.
     patience = ({"timeout_worker_healthcheck": 30}
                 if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters else {})
+    if settings.workers > 1:
+        gc.enable()  # this process only supervises; each worker's app_from_env does its own
     uvicorn.run(
         "fakeai.app:app_from_env",
         factory=True,
@@ -185,6 +192,7 @@ def _run_uvicorn(settings: Settings) -> None:
         access_log=False,
         loop="auto",
         http="auto",
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library at start
         timeout_keep_alive=30,
         **patience,
     )

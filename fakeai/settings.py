@@ -289,6 +289,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_dir: str | None = None
 
     @property
+    def synthesizes(self) -> bool:
+        """Requests may get synthetic answers (record mode forwards every one; replay only misses)."""
+        return self.mode is Mode.SYNTHETIC or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.SYNTHETIC)
+
+    @property
     def needs_upstream(self) -> bool:
         return self.mode is Mode.RECORD or (self.mode is Mode.REPLAY and self.on_miss is OnMiss.RECORD)
 

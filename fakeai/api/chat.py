@@ -7,8 +7,10 @@ from litestar import Request, Response, post
 
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
-from fakeai.modes.synthetic import chat as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.chat import ChatCompletion, ChatCompletionRequest, ChatMessage
+
+synthetic = lazy("chat")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["create_chat_completion"]
 
@@ -28,4 +30,4 @@ _DECODER = msgspec.json.Decoder(ChatCompletionRequest)
     ),
 )
 async def create_chat_completion(request: Request) -> Response:
-    return await answer_json(request, _DECODER, synthetic.create_chat_completion)
+    return await answer_json(request, _DECODER, lambda ctx, body: synthetic.create_chat_completion(ctx, body))

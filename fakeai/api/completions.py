@@ -7,8 +7,10 @@ from litestar import Request, Response, post
 
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
-from fakeai.modes.synthetic import completions as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.completions import Completion, CompletionRequest
+
+synthetic = lazy("completions")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["create_completion"]
 
@@ -28,4 +30,4 @@ _DECODER = msgspec.json.Decoder(CompletionRequest)
     ),
 )
 async def create_completion(request: Request) -> Response:
-    return await answer_json(request, _DECODER, synthetic.create_completion)
+    return await answer_json(request, _DECODER, lambda ctx, body: synthetic.create_completion(ctx, body))

@@ -7,8 +7,10 @@ from litestar import Request, Response, post
 
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
-from fakeai.modes.synthetic import embeddings as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.embeddings import EmbeddingList, EmbeddingRequest
+
+synthetic = lazy("embeddings")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["create_embeddings"]
 
@@ -27,4 +29,4 @@ _DECODER = msgspec.json.Decoder(EmbeddingRequest)
     ),
 )
 async def create_embeddings(request: Request) -> Response:
-    return await answer_json(request, _DECODER, synthetic.create_embeddings)
+    return await answer_json(request, _DECODER, lambda ctx, body: synthetic.create_embeddings(ctx, body))

@@ -12,9 +12,10 @@ from litestar.datastructures import UploadFile
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer
 from fakeai.modes.base import Exchange, Reply
-from fakeai.modes.synthetic import SyntheticContext
-from fakeai.modes.synthetic import files as synthetic
+from fakeai.modes.synthetic import SyntheticContext, lazy
 from fakeai.schemas.files import FileDeleted, FileList, FileListQuery, FileObject, FileUploadForm
+
+synthetic = lazy("files")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
 

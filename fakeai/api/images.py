@@ -15,9 +15,11 @@ from litestar import Request, Response, delete, get, post
 from fakeai.api.auth import require_api_key
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer, runtime_of, to_response
-from fakeai.modes.synthetic import images as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas import decode_json
 from fakeai.schemas.images import ImageDeleted, ImageGenerateRequest, ImagesResponse
+
+synthetic = lazy("images")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["V1_HANDLERS", "ROOT_HANDLERS"]
 

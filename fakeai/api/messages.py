@@ -11,7 +11,7 @@ from litestar import Request, Response, post
 
 from fakeai.api.openapi import ANTHROPIC_SECURITY, documented
 from fakeai.api.replies import answer_json
-from fakeai.modes.synthetic import messages as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.anthropic import (
     AnthropicError,
     CountTokensRequest,
@@ -20,6 +20,8 @@ from fakeai.schemas.anthropic import (
     MessagesRequest,
     TokensCount,
 )
+
+synthetic = lazy("messages")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["HANDLERS"]
 
@@ -43,7 +45,7 @@ _HELLO = [MessageParam(role="user", content="Hello, Claude")]
     ),
 )
 async def create_message(request: Request) -> Response:
-    return await answer_json(request, _MESSAGES, synthetic.create_message)
+    return await answer_json(request, _MESSAGES, lambda ctx, body: synthetic.create_message(ctx, body))
 
 
 @post(
@@ -60,7 +62,7 @@ async def create_message(request: Request) -> Response:
     ),
 )
 async def count_tokens(request: Request) -> Response:
-    return await answer_json(request, _COUNT, synthetic.count_message_tokens_answer)
+    return await answer_json(request, _COUNT, lambda ctx, body: synthetic.count_message_tokens_answer(ctx, body))
 
 
 HANDLERS = [create_message, count_tokens]

@@ -7,9 +7,11 @@ from litestar import Request, Response, get
 
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer
-from fakeai.modes.synthetic import anthropic_models
-from fakeai.modes.synthetic import models as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.models import Model, ModelList
+
+anthropic_models = lazy("anthropic_models")
+synthetic = lazy("models")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["list_models", "retrieve_model"]
 

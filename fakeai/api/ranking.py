@@ -12,7 +12,7 @@ from litestar import Request, Response, post
 from fakeai.api.auth import require_api_key
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
-from fakeai.modes.synthetic import ranking as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.ranking import (
     CohereRerankRequest,
     CohereRerankResponse,
@@ -22,6 +22,8 @@ from fakeai.schemas.ranking import (
     TeiRerankRequest,
     TeiResult,
 )
+
+synthetic = lazy("ranking")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["V1_HANDLERS", "ROOT_HANDLERS"]
 
@@ -53,17 +55,17 @@ _COHERE_DOC = documented(
     ),
 )
 async def nim_ranking(request: Request) -> Response:
-    return await answer_json(request, _NIM, synthetic.nim_ranking)
+    return await answer_json(request, _NIM, lambda ctx, body: synthetic.nim_ranking(ctx, body))
 
 
 @post("/rerank", status_code=200, **_COHERE_DOC)
 async def cohere_rerank_v1(request: Request) -> Response:
-    return await answer_json(request, _COHERE, synthetic.cohere_rerank)
+    return await answer_json(request, _COHERE, lambda ctx, body: synthetic.cohere_rerank(ctx, body))
 
 
 @post("/v2/rerank", status_code=200, guards=[require_api_key], **_COHERE_DOC)
 async def cohere_rerank_v2(request: Request) -> Response:
-    return await answer_json(request, _COHERE, synthetic.cohere_rerank)
+    return await answer_json(request, _COHERE, lambda ctx, body: synthetic.cohere_rerank(ctx, body))
 
 
 @post(
@@ -79,7 +81,7 @@ async def cohere_rerank_v2(request: Request) -> Response:
     ),
 )
 async def tei_rerank(request: Request) -> Response:
-    return await answer_json(request, _TEI, synthetic.tei_rerank)
+    return await answer_json(request, _TEI, lambda ctx, body: synthetic.tei_rerank(ctx, body))
 
 
 V1_HANDLERS = [nim_ranking, cohere_rerank_v1]

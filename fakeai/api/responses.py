@@ -8,7 +8,7 @@ from litestar import Request, Response, delete, get, post
 
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer, answer_json
-from fakeai.modes.synthetic import responses as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.responses import (
     InputItemsQuery,
     ItemList,
@@ -17,6 +17,8 @@ from fakeai.schemas.responses import (
     ResponseDeleted,
 )
 from fakeai.schemas.responses import Response as ResponseObject
+
+synthetic = lazy("responses")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["HANDLERS", "cancel_response", "create_response", "delete_response", "list_input_items", "retrieve_response"]
 
@@ -36,7 +38,7 @@ _DECODER = msgspec.json.Decoder(ResponseCreateRequest)
     ),
 )
 async def create_response(request: Request) -> Response:
-    return await answer_json(request, _DECODER, synthetic.create_response)
+    return await answer_json(request, _DECODER, lambda ctx, body: synthetic.create_response(ctx, body))
 
 
 @get("/responses/{response_id:str}", **documented("Responses", "Retrieve a response", ok=ResponseObject))

@@ -7,8 +7,10 @@ from litestar import Request, Response, post
 
 from fakeai.api.openapi import documented
 from fakeai.api.replies import answer_json
-from fakeai.modes.synthetic import text_generation as synthetic
+from fakeai.modes.synthetic import lazy
 from fakeai.schemas.text_generation import TextGenerationRequest, TextGenerationResponse
+
+synthetic = lazy("text_generation")  # imported when first used (see fakeai.modes.synthetic)
 
 __all__ = ["create_text_generation"]
 
@@ -27,4 +29,4 @@ _DECODER = msgspec.json.Decoder(TextGenerationRequest)
     ),
 )
 async def create_text_generation(request: Request) -> Response:
-    return await answer_json(request, _DECODER, synthetic.create_text_generation)
+    return await answer_json(request, _DECODER, lambda ctx, body: synthetic.create_text_generation(ctx, body))
