@@ -33,7 +33,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import KEY, wrk, wrk_counts  # noqa: E402
+from bench.run import KEY, wrk, wrk_counts, wrk_p50_ms  # noqa: E402
 from fakeai.store import Database  # noqa: E402
 from fakeai.store.cassettes import Cassette, bulk_insert, count  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
@@ -87,6 +87,21 @@ def latencies(url: str, offset: int, n: int) -> list[float]:
             t = time.perf_counter()
             client.post(url + "/v1/chat/completions", content=chat_body(offset + i, False)).raise_for_status()
             out.append(time.perf_counter() - t)
+    return out
+
+
+def first_bytes(url: str, offset: int, n: int) -> list[float]:
+    """Seconds from sending each of ``n`` distinct streamed chats to its first body bytes, one at a time."""
+    out = []
+    with httpx.Client(headers=HEADERS, timeout=60) as client:
+        for i in range(n):
+            started = time.perf_counter()
+            with client.stream("POST", url + "/v1/chat/completions", content=chat_body(offset + i, True)) as r:
+                r.raise_for_status()
+                next(r.iter_raw())
+                out.append(time.perf_counter() - started)
+                for _ in r.iter_raw():  # read to the end: the recorder stores it whole
+                    pass
     return out
 
 
@@ -159,8 +174,10 @@ def main() -> int:
             results["cassettes"] = total
             empty = f"{tmp}/empty.db"
             startup_seconds(db=empty)  # creates the schema; the next start is an empty database's
-            results["startup_s"] = {"empty": startup_seconds(db=empty),
-                                    "filled": startup_seconds("--mode", "replay", db=db)}
+            # Medians of five starts each: one start swings with whatever else the machine is doing.
+            results["startup_s"] = {"empty": statistics.median(startup_seconds(db=empty) for _ in range(5)),
+                                    "filled": statistics.median(startup_seconds("--mode", "replay", db=db)
+                                                                for _ in range(5))}
             print(f"startup to a healthy /health: empty database {results['startup_s']['empty']:.2f}s, "
                   f"{total} cassettes (replay) {results['startup_s']['filled']:.2f}s", flush=True)
             with ServerProcess("--mode", "replay", db=db) as replay:
@@ -198,6 +215,24 @@ def main() -> int:
                                                  "added_median": (through - direct) * 1e3}
                 print(f"record overhead: direct median {direct * 1e3:.2f} ms, through recorder "
                       f"{through * 1e3:.2f} ms, added {(through - direct) * 1e3:.2f} ms", flush=True)
+                first_direct = statistics.median(first_bytes(upstream.root_url, 5 * 10**6, n))
+                first_through = statistics.median(first_bytes(rec.root_url, 6 * 10**6, n))
+                results["record_overhead_ms"]["stream_first_byte"] = {
+                    "direct_median": first_direct * 1e3, "recorded_median": first_through * 1e3,
+                    "added_median": (first_through - first_direct) * 1e3}
+                print(f"record overhead, stream first byte: direct median {first_direct * 1e3:.2f} ms, through "
+                      f"recorder {first_through * 1e3:.2f} ms, added {(first_through - first_direct) * 1e3:.2f} ms",
+                      flush=True)
+                # 32 clients at once, distinct bodies: both servers and wrk share the two cores, so the
+                # median is mostly queueing behind each server's CPU time per request.
+                bodies = [chat_body(7 * 10**6 + i, False) for i in range(args.distinct)]
+                p50_direct = wrk_p50_ms(upstream.root_url, "/v1/chat/completions", bodies, 3, 32)
+                p50_through = wrk_p50_ms(rec.root_url, "/v1/chat/completions",
+                                         [chat_body(8 * 10**6 + i, False) for i in range(args.distinct)], 3, 32)
+                results["record_overhead_ms"]["at_32_clients"] = {
+                    "direct_p50": p50_direct, "recorded_p50": p50_through, "added_p50": p50_through - p50_direct}
+                print(f"record overhead at 32 clients (wrk): direct p50 {p50_direct:.2f} ms, through recorder "
+                      f"{p50_through:.2f} ms, added {p50_through - p50_direct:.2f} ms", flush=True)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "replay.json").write_text(json.dumps(results, indent=2))

@@ -86,6 +86,18 @@ def wrk_counts(
     url: str, path: str, body: bytes | list[bytes], duration: float, connections: int, threads: int = 1
 ) -> tuple[float, int]:
     """``wrk``'s requests/s and the number of requests it completed."""
+    return _wrk(url, path, body, duration, connections, threads)[:2]
+
+
+def wrk_p50_ms(url: str, path: str, body: bytes | list[bytes], duration: float, connections: int) -> float:
+    """The median latency (ms) wrk saw, with ``connections`` requests always in flight."""
+    return _wrk(url, path, body, duration, connections, 1, latency=True)[2]
+
+
+def _wrk(
+    url: str, path: str, body: bytes | list[bytes], duration: float, connections: int, threads: int,
+    latency: bool = False,
+) -> tuple[float, int, float]:
     bodies = body if isinstance(body, list) else [body]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
@@ -101,7 +113,8 @@ def wrk_counts(
         )
     try:
         out = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(duration)}s", "-s", script.name, url + path],
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(duration)}s", "-s", script.name,
+             *(["--latency"] if latency else []), url + path],
             capture_output=True, text=True, check=True,
         ).stdout
     finally:
@@ -112,7 +125,13 @@ def wrk_counts(
     done = re.search(r"(\d+) requests in", out)
     if not match or not done:
         raise RuntimeError(f"cannot read wrk output:\n{out}")
-    return float(match.group(1)), int(done.group(1))
+    p50 = float("nan")
+    if latency:
+        found = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not found:
+            raise RuntimeError(f"cannot read wrk's latency distribution:\n{out}")
+        p50 = float(found.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[found.group(2)]
+    return float(match.group(1)), int(done.group(1)), p50
 
 
 def measured(pid: int, url: str, path: str, body: bytes | list[bytes], duration: float, connections: int) -> tuple[float, float]:
