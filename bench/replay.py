@@ -98,9 +98,10 @@ def first_bytes(url: str, offset: int, n: int) -> list[float]:
             started = time.perf_counter()
             with client.stream("POST", url + "/v1/chat/completions", content=chat_body(offset + i, True)) as r:
                 r.raise_for_status()
-                next(r.iter_raw())
+                chunks = r.iter_raw()
+                next(chunks)
                 out.append(time.perf_counter() - started)
-                for _ in r.iter_raw():  # read to the end: the recorder stores it whole
+                for _ in chunks:  # read to the end: the recorder stores it whole
                     pass
     return out
 
