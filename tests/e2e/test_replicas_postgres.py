@@ -173,7 +173,7 @@ def test_a_database_restart_gives_503s_then_recovers(upstream) -> None:  # noqa:
         url = cluster.url
         recorder = ServerProcess("--workers", "2", "--mode", "record", "--upstream", upstream.base_url, db=url, startup_timeout=STARTUP).start()
         files = ServerProcess("--workers", "2", db=url, startup_timeout=STARTUP).start()
-        statuses: dict[str, list[int]] = {"record": [], "files": [], "synthetic": []}
+        statuses: dict[str, list[int]] = {"record": [], "record_whole": [], "files": [], "synthetic": []}
         stop = threading.Event()
         retry_after: set[str] = set()
         errors: list[str] = []
@@ -198,6 +198,9 @@ def test_a_database_restart_gives_503s_then_recovers(upstream) -> None:  # noqa:
             "record": lambda c, n: c.post(
                 recorder.base_url + "/chat/completions", json=chat(f"restart {n}", stream=True)
             ),
+            # A whole answer goes out before its write commits; once a write has failed, the next
+            # answers wait for theirs, so this client too must see 503s while the database is down.
+            "record_whole": lambda c, n: c.post(recorder.base_url + "/chat/completions", json=chat(f"whole {n}")),
             "files": lambda c, n: c.get(files.base_url + "/files"),
             "synthetic": lambda c, n: c.post(files.base_url + "/chat/completions", json=chat("no store needed")),
         }
@@ -227,14 +230,19 @@ def test_a_database_restart_gives_503s_then_recovers(upstream) -> None:  # noqa:
         assert 500 not in every, logs
         assert set(every) <= {200, 503}, (set(every), errors, logs)
         assert 503 in during["files"], during["files"]  # the store was really gone ...
+        assert 503 in during["record_whole"], during["record_whole"]
         assert set(during["synthetic"]) == {200}  # ... and what needs no store went on answering
         assert recovered == {name: True for name in statuses}, ({n: s[-5:] for n, s in statuses.items()}, logs)
         assert retry_after == {"1"}
         # Nothing partial was stored: every recorded stream ends with its last event.
         infos = on_store(url, store.list_cassettes)
         assert infos and all(i.size > 0 for i in infos)
+        assert any(not i.stream for i in infos)  # whole answers were recorded too, before and after
         for info in infos:
             (cassette,) = on_store(url, store.lookup_episodes, info.key)
-            assert cassette.events[-1][1] == b"data: [DONE]\n\n"
+            if info.stream:
+                assert cassette.events[-1][1] == b"data: [DONE]\n\n"
+            else:
+                assert cassette.body and cassette.body.startswith(b"{")
     finally:
         cluster.destroy()
