@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING
 
 from fakeai.modes.base import JSON, SSE_TYPE, Body, EventStream, Exchange, Reply, TaskSet
@@ -96,11 +96,8 @@ class Recorder:
                 queue: asyncio.Queue[bytes | None] = asyncio.Queue()
                 # The pump starts now, not when the client first asks for a byte: a client that leaves
                 # before the body starts would otherwise leave the upstream open and nothing recorded.
-                pump = self._pump(exchange, request, response, headers, store_it, count, queue, done)
-                self._pumps.track(
-                    asyncio.get_running_loop().create_task(pump),
-                    f"the recording of {exchange.method} {exchange.path} ({request.key[:12]})",
-                )
+                self._track(self._pump(exchange, request, response, headers, store_it, count, queue, done),
+                            exchange, request)
                 return EventStream(
                     events=_drain(queue), status=response.status_code, media_type=content_type, headers=dict(headers)
                 )
@@ -113,23 +110,23 @@ class Recorder:
             count("upstream_errors")
             done()
             raise
+        answer = Body(content=body, status=response.status_code, media_type=content_type or JSON, headers=dict(headers))
         if not store_it:
             done()
-        elif self._store_failing:
+            return answer
+        if not key_held:
             try:
-                await self._write(exchange, request, response.status_code, headers, body, count)
-            finally:
+                release = await self.locks.acquire(request.key)  # free unless a write of this key is pending
+            except BaseException:
                 done()
+                raise
+            done = _both(release, done)
+        write = self._write(exchange, request, response.status_code, headers, body, count, done)
+        if self._store_failing:
+            await write  # answer only once stored: a 503 if this write fails too
         else:
-            if not key_held:
-                try:
-                    release = await self.locks.acquire(request.key)  # free unless a write of this key is pending
-                except BaseException:
-                    done()
-                    raise
-                done = _both(release, done)
-            self._write_soon(exchange, request, response.status_code, headers, body, count, done)
-        return Body(content=body, status=response.status_code, media_type=content_type or JSON, headers=dict(headers))
+            self._track(write, exchange, request)
+        return answer
 
     async def _pump(self, exchange, request, response, headers, store_it, count, queue, done) -> None:  # noqa: ANN001, PLR0913
         # The upstream is read by its own task, not by the client's: an SDK closes the connection as
@@ -159,22 +156,19 @@ class Recorder:
             queue.put_nowait(None)
             done()
 
-    def _write_soon(self, exchange, request, status, headers, body, count, done) -> None:  # noqa: ANN001, PLR0913
-        async def write() -> None:
-            try:
-                await self._write(exchange, request, status, headers, body, count)
-            finally:
-                done()
-
-        task = asyncio.get_running_loop().create_task(write())
+    def _track(self, work: Coroutine[object, object, None], exchange: Exchange, request: CanonicalRequest) -> None:
+        """Run ``work`` (reading or storing a recording) past the request, waited for at shutdown."""
+        task = asyncio.get_running_loop().create_task(work)
         self._pumps.track(task, f"the recording of {exchange.method} {exchange.path} ({request.key[:12]})")
 
-    async def _write(self, exchange, request, status, headers, body, count) -> None:  # noqa: ANN001, PLR0913
+    async def _write(self, exchange, request, status, headers, body, count, done) -> None:  # noqa: ANN001, PLR0913
         try:
             await self._store(exchange, request, status, headers, body=body)
         except BaseException:
             self._store_failing = True
             raise
+        finally:
+            done()
         self._store_failing = False
         count("recordings")
 
