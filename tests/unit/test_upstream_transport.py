@@ -60,7 +60,10 @@ def run(test: Callable[[httpx.AsyncClient], Awaitable[None]]) -> None:
     asyncio.run(main())
 
 
-def keep_answering(*responses: bytes, record: list | None = None) -> Handler:
+def keep_answering(*responses: bytes, record: list | None = None, then_close: bool = False) -> Handler:
+    """Each request on a connection gets the next of ``responses``; then the connection stays open
+    until the client closes it, or with ``then_close`` the server closes it at once."""
+
     async def handler(reader, writer, _n) -> None:  # noqa: ANN001
         for response in responses:
             request = await read_request(reader)
@@ -68,7 +71,8 @@ def keep_answering(*responses: bytes, record: list | None = None) -> Handler:
                 record.append(request)
             writer.write(response)
             await writer.drain()
-        await reader.read()  # until the client closes
+        if not then_close:
+            await reader.read()  # until the client closes
 
     return handler
 
@@ -97,11 +101,8 @@ def test_bodies_by_length_and_by_chunks_on_one_kept_alive_connection() -> None:
 
 def test_a_body_without_length_ends_with_the_connection_and_gzip_is_decoded() -> None:
     packed = gzip.compress(b"hello " * 1000)
-
-    async def handler(reader, writer, _n) -> None:  # noqa: ANN001
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n" + packed)
-        await writer.drain()
+    handler = keep_answering(b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n" + packed,
+                             then_close=True)
 
     async def test(client: httpx.AsyncClient) -> None:
         async with Server(handler) as server:
@@ -170,10 +171,7 @@ def test_informational_answers_are_skipped_and_head_has_no_body() -> None:
 
 
 def test_a_body_cut_short_is_a_protocol_error() -> None:
-    async def handler(reader, writer, _n) -> None:  # noqa: ANN001
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
-        await writer.drain()
+    handler = keep_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this", then_close=True)
 
     async def test(client: httpx.AsyncClient) -> None:
         async with Server(handler) as server:
@@ -184,11 +182,7 @@ def test_a_body_cut_short_is_a_protocol_error() -> None:
 
 
 def test_garbage_is_a_protocol_error_and_silence_then_close_too() -> None:
-    async def garbage(reader, writer, _n) -> None:  # noqa: ANN001
-        await read_request(reader)
-        writer.write(b"SSH-2.0-OpenSSH\r\n\r\n")
-        await writer.drain()
-        await reader.read()
+    garbage = keep_answering(b"SSH-2.0-OpenSSH\r\n\r\n")
 
     async def hang_up(reader, writer, _n) -> None:  # noqa: ANN001
         await read_request(reader)
@@ -239,11 +233,7 @@ def test_refused_connections_are_connect_errors() -> None:
 def test_a_large_body_read_slowly_arrives_whole() -> None:
     payload = bytes(range(256)) * 20_000  # 5 MB: past the buffer at which reading pauses
 
-    async def handler(reader, writer, _n) -> None:  # noqa: ANN001
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(payload) + payload)
-        await writer.drain()
-        await reader.read()
+    handler = keep_answering(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(payload) + payload)
 
     async def test(client: httpx.AsyncClient) -> None:
         async with Server(handler) as server:
