@@ -19,6 +19,7 @@ from fakeai.api import FAST_HANDLERS, ROOT_HANDLERS, v1_router
 from fakeai.api.fast_path import RESPONSE_STARTED, FastRoutes
 from fakeai.api.errors import EXCEPTION_HANDLERS
 from fakeai.api.openapi import openapi_config
+from fakeai.api.protocol import ARRIVAL_KEY
 from fakeai.ids import random_hex
 from fakeai.modes.synthetic import load_generators
 from fakeai.providers import ANTHROPIC_PATH
@@ -51,7 +52,8 @@ def _request_id(app: ASGIApp, runtime: Runtime, fast: FastRoutes) -> ASGIApp:
         request_id = b"req_" + random_hex(12).encode()
         anthropic = _speaks_anthropic(scope)
         scope["fakeai_runtime"] = runtime  # type: ignore[typeddict-unknown-key]
-        scope["fakeai_started"] = time.perf_counter()  # type: ignore[typeddict-unknown-key]
+        # When uvicorn parsed the request (api.protocol), else now: latency and the engine's TTFT count from it.
+        scope["fakeai_started"] = scope.get(ARRIVAL_KEY) or time.perf_counter()  # type: ignore[typeddict-unknown-key]
         scope["fakeai_request_id"] = request_id.decode()  # type: ignore[typeddict-unknown-key]
         scope["fakeai_anthropic"] = anthropic  # type: ignore[typeddict-unknown-key]
         scope["fakeai_send"] = send  # type: ignore[typeddict-unknown-key] # the server's own, to drop a connection

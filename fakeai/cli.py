@@ -191,7 +191,7 @@ def _run_uvicorn(settings: Settings) -> None:
         log_level=settings.log_level,
         access_log=False,
         loop="auto",
-        http="auto",
+        http="fakeai.api.protocol:ArrivalProtocol",  # httptools, stamping each request's arrival
         ws="none",  # no WebSocket routes: skip importing a WebSocket library at start
         timeout_keep_alive=30,
         **patience,

@@ -19,7 +19,7 @@ from fakeai.edge.faults import TruncatedBody
 from fakeai.errors import ConnectionDropped, PayloadTooLargeError
 from fakeai.metrics import Metrics
 from fakeai.modes.base import Body, EventStream, Exchange, Reply
-from fakeai.modes.engine import ARRIVAL
+from fakeai.modes.engine import ARRIVAL, EngineStream
 from fakeai.modes.synthetic import SyntheticContext
 from fakeai.runtime import Runtime
 from fakeai.schemas import decode_json
@@ -131,6 +131,40 @@ class DropResponse(Response):
         drop_connection(scope)
 
 
+class _ChunkWriter:
+    """One event as one HTTP/1.1 chunk, written straight to uvicorn's transport (``EngineStream.push``).
+
+    Frames exactly as uvicorn's ``send`` does, so its final ``send`` (the closing chunk) finds the
+    connection as it left it. Writes do not wait for the client to read: a step never blocks on one slow
+    stream, and what one stream can have buffered is bounded by its answer. After the client left,
+    writes are dropped, as uvicorn's ``send`` drops them.
+    """
+
+    __slots__ = ("_cycle", "_write", "count", "first")
+
+    def __init__(self, cycle: Any) -> None:
+        self._cycle = cycle
+        self._write = cycle.transport.write
+        self.count = 0
+        self.first = 0.0
+
+    @classmethod
+    def of(cls, send: Any) -> _ChunkWriter | None:
+        """For uvicorn's httptools cycle whose answer is chunked (the headers are out); else None."""
+        cycle = getattr(send, "__self__", None)
+        if getattr(cycle, "chunked_encoding", None) is not True or getattr(cycle, "transport", None) is None:
+            return None
+        return cls(cycle)
+
+    def __call__(self, event: bytes) -> None:
+        if self._cycle.disconnected:
+            return
+        self._write(b"%x\r\n%b\r\n" % (len(event), event))
+        if not self.count:
+            self.first = time.perf_counter()
+        self.count += 1
+
+
 class EventStreamResponse(Response):
     """A stream of events as a bare ASGI app (``BodyResponse``'s streaming twin), timed for metrics.
 
@@ -171,11 +205,18 @@ class EventStreamResponse(Response):
         count = 0
         try:
             await send(self._start)
-            async for event in events:
-                await raw_send({"type": "http.response.body", "body": event, "more_body": True})
-                if not count:
-                    first = time.perf_counter()
-                count += 1  # one clock read per stream, not per event: this loop is the per-token hot path
+            writer = _ChunkWriter.of(raw_send) if type(events) is EngineStream and events.pushable else None
+            if writer is not None:  # the engine's step writes the tokens (see EngineStream)
+                try:
+                    await events.push(writer)
+                finally:
+                    count, first = writer.count, writer.first
+            else:
+                async for event in events:
+                    await raw_send({"type": "http.response.body", "body": event, "more_body": True})
+                    if not count:
+                        first = time.perf_counter()
+                    count += 1  # one clock read per stream, not per event: this loop is the per-token hot path
             await raw_send({"type": "http.response.body", "body": b"", "more_body": False})
         except ConnectionDropped:  # a stream_cut fault: close the connection with no end of the stream
             drop_connection(scope)

@@ -7,10 +7,14 @@ one object for time, whatever provider encodes it:
    is full). Its first ``STEP`` takes one of ``--max-concurrency`` slots or waits for one in a FIFO
    queue; time to first token counts the wait, from the request's arrival, as vLLM measures it.
 2. **Prefill.** TTFT (less up to 90% for a cached prompt prefix) plus ``--prefill-ms-per-token`` for
-   every uncached prompt token; the first token goes out when it ends.
-3. **Decode.** The sequence joins the running batch. One timer per step wakes the whole batch (one
-   future every sequence awaits); each sequence then sends its next event, the only per-stream work
-   in a step. A step lasts ``--itl-ms`` plus ``--itl-per-seq-ms`` for every running sequence, jittered
+   every uncached prompt token; the first token goes out when it ends. It counts from the request's
+   arrival (or from the slot's handover after a wait in the queue), so the server's own work before
+   it (parsing, the handler, the tasks queued in front when hundreds arrive at once) is part of the
+   configured TTFT, not added to it; only a handler slower than the whole prefill makes it late.
+3. **Decode.** The sequence joins the running batch. One timer per step serves the whole batch: a
+   pushed stream (``EngineStream.push``, what the HTTP layer uses under uvicorn) has its next event
+   written by the step itself, one ``write`` call and no task wake-up; an iterated one awaits the
+   step's future and sends its event from its own task. A step lasts ``--itl-ms`` plus ``--itl-per-seq-ms`` for every running sequence, jittered
    by ``--latency-jitter`` (seeded by ``--latency-seed``). A late step is never made up by a shorter
    one or by a burst: when the loop falls behind, every stream's tokens slow down evenly.
 
@@ -30,85 +34,27 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from contextvars import ContextVar
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fakeai.errors import RateLimitError
+from fakeai.modes.engine_parts import ARRIVAL, STEP, EngineConfig, EngineStream, Sequence, _Pushed
 
 if TYPE_CHECKING:
     from fakeai.metrics import Metrics
 
-__all__ = ["ARRIVAL", "STEP", "Engine", "EngineConfig", "Sequence"]
+__all__ = ["ARRIVAL", "STEP", "Engine", "EngineConfig", "EngineStream", "Sequence"]
 
 # Share of TTFT that is prefill (skippable with a cached prefix); the rest is scheduling/first decode.
 PREFILL_SHARE = 0.9
 
-# When the request arrived (time.perf_counter()), set by the HTTP layer: queue time and TTFT count from it.
-ARRIVAL: ContextVar[float] = ContextVar("fakeai_arrival")
-
-
-class _Step:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "STEP"
-
-
-STEP: Any = _Step()  # the marker an encoder yields where its sequence waits for the engine
-
-
-class EngineConfig:
-    """The knobs, in seconds; built from Settings once per worker."""
-
-    __slots__ = ("ttft", "itl", "jitter", "seed", "prefill_per_token", "max_running", "max_queue",
-                 "itl_per_seq", "kv_capacity")
-
-    def __init__(self, ttft_ms: float = 0.0, itl_ms: float = 0.0, jitter: float = 0.0, seed: int | None = None,
-                 prefill_ms_per_token: float = 0.0, max_concurrency: int = 0, max_queue: int = 0,
-                 itl_per_seq_ms: float = 0.0, kv_capacity: int = 1_000_000) -> None:
-        self.ttft = max(float(ttft_ms), 0.0) / 1000.0
-        self.itl = max(float(itl_ms), 0.0) / 1000.0
-        self.jitter = min(max(float(jitter), 0.0), 1.0)
-        self.seed = seed
-        self.prefill_per_token = max(float(prefill_ms_per_token), 0.0) / 1000.0
-        self.max_running = max(int(max_concurrency), 0)  # 0: unlimited
-        self.max_queue = max(int(max_queue), 0)  # 0: unlimited
-        self.itl_per_seq = max(float(itl_per_seq_ms), 0.0) / 1000.0
-        self.kv_capacity = max(int(kv_capacity), 1)
-
-    @classmethod
-    def from_settings(cls, s: Any) -> EngineConfig:
-        return cls(s.ttft_ms, s.itl_ms, s.latency_jitter, s.latency_seed, s.prefill_ms_per_token,
-                   s.max_concurrency, s.max_queue, s.itl_per_seq_ms, s.kv_capacity)
-
-
-class Sequence:
-    """One request's life in the engine, and the times the metrics report (perf_counter seconds)."""
-
-    __slots__ = ("model", "prompt_tokens", "cached_tokens", "n", "max_tokens", "completion_tokens",
-                 "finish_reason", "arrival", "scheduled", "first_token", "finished", "steps", "_slot", "_joined")
-
-    def __init__(self, model: str, prompt_tokens: int, cached_tokens: int, n: int, completion_tokens: int,
-                 finish_reason: str, max_tokens: int | None, arrival: float) -> None:
-        self.model = model
-        self.prompt_tokens = prompt_tokens
-        self.cached_tokens = cached_tokens
-        self.n = n
-        self.max_tokens = max_tokens
-        self.completion_tokens = completion_tokens  # planned; an aborted stream reports what it sent
-        self.finish_reason = finish_reason  # vLLM's: stop | length | abort | error
-        self.arrival = arrival
-        self.scheduled = self.first_token = self.finished = 0.0
-        self.steps = 0  # decode steps taken after the first token
-        self._slot = False  # holds a running slot (released once)
-        self._joined = False  # counted in the decode batch
-
 
 class Engine:
-    def __init__(self, config: EngineConfig | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(self, config: EngineConfig | None = None, metrics: Metrics | None = None, *,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.config = c = config or EngineConfig()
         self.metrics = metrics
+        self._clock = clock  # the clock of ARRIVAL and of every Sequence time (tests pass the loop's)
         self.paced = c.ttft > 0 or c.itl > 0 or c.prefill_per_token > 0  # any waiting at all
         self.limited = c.max_running > 0
         self._rand = random.Random(c.seed)
@@ -119,6 +65,7 @@ class Engine:
         self._step_at = 0.0  # loop time of the next step
         self._step_no = 0
         self._wake: dict[int, list[asyncio.Future]] = {}  # whole answers due at a step number
+        self._pushed: dict[_Pushed, None] = {}  # streams whose tokens the step writes itself (push)
 
     # -- admission -------------------------------------------------------------------------------------
 
@@ -136,9 +83,10 @@ class Engine:
                 headers={"retry-after": str(retry)},
             )
         return Sequence(model, prompt_tokens, cached_tokens, n, completion_tokens, finish_reason, max_tokens,
-                        ARRIVAL.get(None) or time.perf_counter())
+                        ARRIVAL.get(None) or self._clock())
 
-    async def _admit(self, seq: Sequence) -> None:
+    async def _admit(self, seq: Sequence) -> bool:
+        """Take a running slot; True when the sequence had to wait in the queue for it."""
         if self.limited and self.running >= self.config.max_running:
             slot = asyncio.get_running_loop().create_future()
             self.waiting.append(slot)
@@ -153,14 +101,16 @@ class Engine:
                 self._load(seq.model, 0, -1, 0)
                 raise
             self._load(seq.model, 0, -1, 0)
-        else:
-            self.running += 1
+            self._hold(seq)
+            return True
+        self.running += 1
         self._hold(seq)
+        return False
 
     def _hold(self, seq: Sequence) -> None:
         """The sequence runs: its KV cache is reserved for its prompt and whole planned answer."""
         seq._slot = True
-        seq.scheduled = time.perf_counter()
+        seq.scheduled = self._clock()
         self._load(seq.model, 1, 0, seq.prompt_tokens + seq.completion_tokens)
 
     def _release_slot(self) -> None:
@@ -179,17 +129,19 @@ class Engine:
         return self._jit(ttft) + c.prefill_per_token * max(seq.prompt_tokens - seq.cached_tokens, 0)
 
     async def _start(self, seq: Sequence) -> None:
-        """Admission and prefill: returns when the first token is due."""
+        """Admission and prefill: returns when the first token is due (prefill counted from arrival)."""
+        waited = False
         if self.limited:
-            await self._admit(seq)
+            waited = await self._admit(seq)
         else:
             self.running += 1
             self._hold(seq)
         if self.paced:
-            delay = self.prefill_time(seq)
+            start = seq.scheduled if waited else seq.arrival
+            delay = start + self.prefill_time(seq) - self._clock()
             if delay > 0:
                 await asyncio.sleep(delay)
-        seq.first_token = time.perf_counter()
+        seq.first_token = self._clock()
 
     # -- the step clock ----------------------------------------------------------------------------------
 
@@ -245,6 +197,40 @@ class Engine:
             for fut in woken:
                 if not fut.done():
                     fut.set_result(None)
+        if self._pushed:
+            self._push_step()
+
+    def _push_step(self) -> None:
+        """Every pushed stream's next token, written from the step itself: no task wakes up per token."""
+        number = self._step_no
+        ended: list[_Pushed] = []
+        for p in self._pushed:
+            if p.target > number:  # joined just before this step: its first decode token is the next one
+                continue
+            p.seq.steps += 1
+            write = p.write
+            try:
+                for event in p.events:
+                    if event is STEP:
+                        break
+                    write(event)
+                else:
+                    ended.append(p)
+                    p.done.set_result(None)
+            except Exception as exc:  # the encoder or the write failed: the stream's own task raises it
+                ended.append(p)
+                p.done.set_exception(exc)
+        for p in ended:
+            del self._pushed[p]
+
+    async def _push_decode(self, seq: Sequence, events: Iterator[Any], write: Callable[[bytes], Any]) -> None:
+        """Hand a stream's decode phase to the step (``_push_step``); returns when its encoder is done."""
+        p = _Pushed(seq, events, write, asyncio.get_running_loop().create_future(), self._join(seq))
+        self._pushed[p] = None
+        try:
+            await p.done
+        finally:
+            self._pushed.pop(p, None)  # cancelled (the client left): out of the batch before the next step
 
     async def _next_step(self, seq: Sequence) -> None:
         if not seq._joined:
@@ -261,8 +247,31 @@ class Engine:
 
     # -- driving a sequence --------------------------------------------------------------------------------
 
-    async def stream(self, seq: Sequence, events: Iterable[Any]) -> AsyncIterator[bytes]:
+    def stream(self, seq: Sequence, events: Iterable[Any]) -> EngineStream:
         """Send an encoder's events on the clock (see the module docstring for the ``STEP`` protocol)."""
+        return EngineStream(self, seq, events)
+
+    async def _pushed_stream(self, seq: Sequence, events: Iterable[Any], write: Callable[[bytes], Any]) -> None:
+        """``EngineStream.push``: the events before the first decode step from the caller's task, the rest
+        from the step."""
+        done = False
+        started = False
+        it = iter(events)
+        try:
+            for event in it:
+                if event is not STEP:
+                    write(event)
+                elif not started:
+                    started = True
+                    await self._start(seq)
+                else:
+                    await self._push_decode(seq, it, write)
+                    break
+            done = True
+        finally:
+            self._finish(seq, done)
+
+    async def _stream(self, seq: Sequence, events: Iterable[Any]) -> AsyncIterator[bytes]:
         done = False
         started = False
         try:
@@ -322,7 +331,7 @@ class Engine:
         if not (self.paced or self.limited):
             # Nothing to wait for: the request starts and ends without yielding to the loop, so no
             # scrape can see it running; the gauges' +1/-1 would be two wasted writes per request.
-            seq.scheduled = seq.first_token = time.perf_counter()
+            seq.scheduled = seq.first_token = self._clock()
             seq.steps = max(tokens - 1, 0)
             self._finish(seq, True)
             return
@@ -345,7 +354,7 @@ class Engine:
         seq.first_token = seq.scheduled
 
     def _finish(self, seq: Sequence, done: bool) -> None:
-        seq.finished = time.perf_counter()
+        seq.finished = self._clock()
         if seq._joined:
             seq._joined = False
             self.decoding -= 1

@@ -10,7 +10,8 @@ import pytest
 
 from fakeai.errors import RateLimitError
 from fakeai.metrics import Metrics
-from fakeai.modes.engine import STEP, Engine, EngineConfig
+from fakeai.modes.engine import ARRIVAL, STEP, EngineConfig
+from fakeai.modes.engine import Engine as _Engine
 from fakeai.modes.synthetic.textcommon import paced_choices
 
 
@@ -32,6 +33,10 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self.now
+
+
+def Engine(*args, **kwargs) -> _Engine:  # noqa: N802 # the engine on the virtual loop's clock
+    return _Engine(*args, clock=lambda: asyncio.get_running_loop().time(), **kwargs)
 
 
 def run(coro):  # noqa: ANN001, ANN201
@@ -240,3 +245,154 @@ def test_events_before_the_first_step_go_out_at_once():
         return await timed(engine, engine.request("m", 1), [b"created", STEP, b"delta", STEP, b"delta2", b"done"])
 
     assert run(main()) == [(0.0, b"created"), (100.0, b"delta"), (110.0, b"delta2"), (110.0, b"done")]
+
+
+def test_prefill_counts_from_arrival_not_from_when_the_handler_got_to_it():
+    """Work done before the engine saw the request (parsing, tasks queued in front) is part of TTFT."""
+    engine = Engine(EngineConfig(ttft_ms=200, itl_ms=10, prefill_ms_per_token=1))
+
+    async def arrived(ago_ms: float) -> list[float]:
+        ARRIVAL.set(asyncio.get_running_loop().time() - ago_ms / 1000)
+        return [t for t, _ in await timed(engine, engine.request("m", 50), tokens(3))]
+
+    async def main():
+        fresh = await asyncio.create_task(arrived(0))
+        late = await asyncio.create_task(arrived(150))
+        too_late = await asyncio.create_task(arrived(400))  # the handler alone took longer than prefill
+        return fresh, late, too_late
+
+    fresh, late, too_late = run(main())
+    assert fresh == [250.0, 250.0, 260.0, 270.0, 270.0]  # 200 + 50 tokens x 1 ms
+    assert late == [100.0, 100.0, 110.0, 120.0, 120.0]  # 150 ms of it already spent
+    assert too_late[:2] == [0.0, 0.0] and too_late[2:4] == [10.0, 20.0]  # at once, then the step cadence
+
+
+def test_after_a_queue_wait_prefill_counts_from_the_slot_handover():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10, max_concurrency=1))
+
+    async def one() -> float:
+        loop = asyncio.get_running_loop()
+        ARRIVAL.set(loop.time() - 0.050)  # arrived 50 ms before the handler ran
+        start = loop.time()
+        first = None
+        async for event in engine.stream(engine.request("m", 1), tokens(2)):
+            if event == b"t0":
+                first = round((loop.time() - start) * 1000, 3)
+        return first
+
+    async def main():
+        return await asyncio.gather(asyncio.create_task(one()), asyncio.create_task(one()))
+
+    first, second = run(main())
+    assert first == 50.0  # 100 from arrival, 50 of them already gone
+    assert second == 50.0 + 10.0 + 100.0  # waits for the first to finish (t0, t1: one step), then a full prefill
+
+
+async def pushed(engine: Engine, seq, events) -> list[tuple[float, bytes]]:  # noqa: ANN001
+    """``timed`` for a pushed stream: the engine's step calls ``write`` itself."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    out: list[tuple[float, bytes]] = []
+    stream = engine.stream(seq, events)
+    assert stream.pushable
+    await stream.push(lambda e: out.append((round((loop.time() - start) * 1000, 3), e)))
+    return out
+
+
+def test_pushed_stream_sends_what_an_iterated_one_sends_at_the_same_times():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10, prefill_ms_per_token=0.5))
+
+    async def main():
+        return await asyncio.gather(
+            timed(engine, engine.request("m", 40), tokens(12)),
+            pushed(engine, engine.request("m", 40), tokens(12)),
+            pushed(engine, engine.request("m", 40), [b"created", STEP, b"delta", STEP, b"delta2", b"done"]),
+        )
+
+    iterated, push, other = run(main())
+    assert push == iterated
+    assert [t for t, _ in push][:3] == [120.0, 120.0, 130.0]  # 100 + 40 x 0.5, then one step
+    assert other == [(0.0, b"created"), (120.0, b"delta"), (130.0, b"delta2"), (130.0, b"done")]
+    assert engine.running == 0 and engine.decoding == 0 and not engine._pushed
+
+
+def test_pushed_streams_share_one_timer_per_step():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10))
+    ticks = 0
+    original = engine._tick
+
+    def counting_tick() -> None:
+        nonlocal ticks
+        ticks += 1
+        original()
+
+    engine._tick = counting_tick  # type: ignore[method-assign]
+
+    async def main():
+        return await asyncio.gather(*(pushed(engine, engine.request("m", 5), tokens(11)) for _ in range(50)))
+
+    outs = run(main())
+    assert all(len(out) == 13 and out[-1] == (200.0, b"finish") for out in outs)
+    assert ticks == 10
+
+
+def test_pushed_stream_left_by_its_client_stops_writing_and_counts_an_abort():
+    metrics = Metrics()
+    engine = Engine(EngineConfig(ttft_ms=50, itl_ms=10, max_concurrency=1), metrics)
+    written: list[bytes] = []
+
+    async def main():
+        stream = engine.stream(engine.request("m", 3, completion_tokens=10), tokens(10))
+        task = asyncio.create_task(stream.push(written.append))
+        await asyncio.sleep(0.075)  # t0 at 50, t1 at 60, t2 at 70
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert engine.running == 0 and engine.decoding == 0 and not engine._pushed
+        await asyncio.sleep(0.05)  # steps that would have come: nothing more is written
+        return list(written)
+
+    try:
+        got = run(main())
+        assert got == [b"role", b"t0", b"t1", b"t2"]
+        families = {f.name: f for f in metrics.collect()}
+        success = {s.labels["finished_reason"]: s.value for s in families["vllm:request_success"].samples}
+        assert success["abort"] == 1.0 and success["stop"] == 0.0
+        assert sum(s.value for s in families["vllm:generation_tokens"].samples) == 3
+    finally:
+        metrics.close()
+
+
+def test_a_failing_write_ends_only_its_own_stream():
+    engine = Engine(EngineConfig(ttft_ms=50, itl_ms=10))
+
+    def broken(event: bytes) -> None:
+        if event == b"t3":
+            raise OSError("connection reset")
+
+    async def main():
+        bad = asyncio.create_task(engine.stream(engine.request("m", 3), tokens(8)).push(broken))
+        good = asyncio.create_task(pushed(engine, engine.request("m", 3), tokens(8)))
+        with pytest.raises(OSError, match="connection reset"):
+            await bad
+        return await good
+
+    out = run(main())
+    assert [e for _, e in out][-2:] == [b"t7", b"finish"]
+    assert engine.running == 0 and not engine._pushed
+
+
+def test_pushed_stream_joining_just_before_a_step_waits_for_the_next_one():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10))
+
+    async def later(drive):  # noqa: ANN001
+        await asyncio.sleep(0.018)  # first token at 118: the batch's step at 120 is too close
+        return await drive(engine, engine.request("m", 1), tokens(3))
+
+    async def main():
+        _, push, iterated = await asyncio.gather(
+            timed(engine, engine.request("m", 1), tokens(6)), later(pushed), later(timed))
+        return push, iterated
+
+    push, iterated = run(main())
+    assert push == iterated == [(100.0, b"role"), (100.0, b"t0"), (112.0, b"t1"), (122.0, b"t2"), (122.0, b"finish")]
