@@ -10,7 +10,7 @@ from fakeai.modes.dispatch import Dispatcher
 from fakeai.modes.single_flight import ServerRecordingLocks
 from fakeai.modes.synthetic import SyntheticContext
 from fakeai.run_dir import RunDir
-from fakeai.settings import Settings
+from fakeai.settings import Mode, Settings
 from fakeai.store import Database, upgrade_database
 
 __all__ = ["Runtime"]
@@ -26,7 +26,15 @@ class Runtime:
         self.metrics = Metrics(self.run_dir.sub("metrics"))
         self.accepted_keys = settings.accepted_keys
         # One pool per worker process: --db-pool-size connections kept, --db-max-overflow more under a burst.
-        self.db = Database(settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        # Synthetic mode needs the store only for files, images by URL and stored responses: its engine
+        # (and SQLAlchemy, ~0.2-0.45 s of a start) come with the first such request. Record and replay
+        # use it from the start, so they get it at once as before.
+        self.db = Database(
+            settings.db_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            lazy=settings.mode is Mode.SYNTHETIC,
+        )
         self.synthetic = SyntheticContext(settings, self.db, self.metrics)
         locks = ServerRecordingLocks(self.run_dir.sub("recording-locks"))  # shared by the server's workers
         self.dispatcher = Dispatcher(settings, self.db, self.metrics, recording_locks=locks)

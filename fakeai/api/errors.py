@@ -81,7 +81,7 @@ def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
-    from fakeai.store.engine import is_unavailable  # loaded with the store anyway
+    from fakeai.store.faults import is_unavailable  # not store.engine: that would import SQLAlchemy
 
     if is_unavailable(exc):
         # The database is down or restarting: a retryable 503 (the SDKs retry on it), not a bug.

@@ -13,25 +13,24 @@ The rest of ``fakeai.store`` is dialect-blind: it asks this module for the few t
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import os
-import socket
-import sqlite3
 import zlib
 from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from fakeai.settings import STATE_DIR
+# What moved to modules a synthetic server's start can import without SQLAlchemy, re-exported here.
+from fakeai.store.database import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE, Database
+from fakeai.store.faults import is_unavailable
+from fakeai.store.upgrade import BUSY_TIMEOUT_MS, SCHEMA_HEAD, upgrade_database
+from fakeai.store.urls import ensure_parent_dir, is_postgres
 
 __all__ = [
+    "SCHEMA_HEAD",
     "Database",
     "alembic_config",
     "current_revision",
@@ -41,37 +40,13 @@ __all__ = [
     "sync_engine",
     "sync_url",
     "upgrade_database",
+    "upgrade_postgres",
     "upsert",
 ]
 
-BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 5  # an unreachable PostgreSQL fails a request (503) or a start this fast
 POOL_TIMEOUT_S = 30  # waiting for a free pooled connection longer than this is a 503, not a hang
-DEFAULT_POOL_SIZE = 5  # PostgreSQL connections kept per worker process ...
-DEFAULT_MAX_OVERFLOW = 10  # ... and how many more it may open under a burst
 MIGRATION_LOCK = 0x46414B45_41490001  # pg_advisory_xact_lock key of `upgrade` ("FAKEAI" + 1)
-
-
-def is_postgres(url: str | URL) -> bool:
-    return make_url(url).get_backend_name() == "postgresql"
-
-
-def _is_sqlite(url: str | URL) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
-def _ensure_parent_dir(url: str) -> None:
-    if _is_sqlite(url):
-        path = make_url(url).database
-        if path and path != ":memory:":
-            parent = os.path.dirname(os.path.abspath(path)) or "."
-            made = not os.path.isdir(parent)
-            os.makedirs(parent, exist_ok=True)
-            if made and os.path.basename(parent) == STATE_DIR:
-                # FakeAI's own state directory (the default --db's) keeps itself out of git, as
-                # .pytest_cache does: committing a project never sweeps the database in.
-                with open(os.path.join(parent, ".gitignore"), "w", encoding="utf-8") as ignore:
-                    ignore.write("# made by FakeAI: local state, never committed\n*\n")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
@@ -102,7 +77,7 @@ def _asyncpg_args(url: str) -> dict[str, Any]:
 def create_engine(
     url: str, *, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW
 ) -> AsyncEngine:
-    _ensure_parent_dir(url)
+    ensure_parent_dir(url)
     if is_postgres(url):
         # No pre-ping (a round trip per checkout): a connection that died with the server raises a
         # disconnect error, SQLAlchemy then drops every pooled connection and the next request
@@ -116,24 +91,9 @@ def create_engine(
             connect_args=_asyncpg_args(url),
         )
     engine = create_async_engine(url, pool_pre_ping=False)
-    if _is_sqlite(url):
+    if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
-
-
-class Database:
-    """An engine and its session factory; one per process."""
-
-    def __init__(
-        self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW
-    ) -> None:
-        self.url = url
-        self.postgres = is_postgres(url)
-        self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
-        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False)
-
-    async def dispose(self) -> None:
-        await self.engine.dispose()
 
 
 # -- what differs inside a transaction ------------------------------------------------------------
@@ -159,50 +119,6 @@ def upsert(conn: Connection):  # noqa: ANN201 - the dialect's insert(), which ha
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
-
-
-# -- faults of the database itself ------------------------------------------------------------------
-
-_CONNECTION_ERRNOS = {
-    errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH,
-    errno.ETIMEDOUT, errno.EPIPE,
-}  # fmt: skip
-_ASYNCPG_UNAVAILABLE = (
-    "PostgresConnectionError",  # 08xxx
-    "CannotConnectNowError",  # 57P03: starting up / shutting down
-    "AdminShutdownError",  # 57P01: terminated by a shutdown
-    "CrashShutdownError",
-    "TooManyConnectionsError",  # 53300
-    "ConnectionDoesNotExistError",  # the connection was closed under the query
-    "InterfaceError",
-)
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """True when ``exc`` (or what caused it) means the database cannot be reached right now —
-    refused, reset, restarting, out of connections, timed out — rather than a bug: the request
-    that needed it gets a retryable 503 instead of a 500."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, (TimeoutError, sa_exc.TimeoutError, socket.gaierror, ConnectionError)):
-            return True
-        if isinstance(current, OSError) and (
-            current.errno in _CONNECTION_ERRNOS or "Multiple exceptions" in str(current)
-        ):
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if type(current).__module__.startswith("asyncpg") and any(
-            cls.__name__ in _ASYNCPG_UNAVAILABLE for cls in type(current).__mro__
-        ):
-            return True
-        pending.extend((getattr(current, "orig", None), current.__cause__, current.__context__))
-    return False
 
 
 # -- synchronous access (migrations, `fakeai cassettes`) -------------------------------------------
@@ -254,69 +170,16 @@ def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported 
     return config
 
 
-# The newest Alembic revision in migrations/versions. A test checks it against Alembic's own head;
-# knowing it here lets a server start skip importing Alembic when the database is already current.
-SCHEMA_HEAD = "0007"
-
-
-def _sqlite_path(url: str) -> str | None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return os.path.abspath(parsed.database)
-
-
-def _sqlite_revision(path: str) -> str | None:
-    if not os.path.exists(path):
-        return None
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        connection.close()
-    return row[0] if row else None
-
-
 def _revision_on(conn: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade_database(url: str, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``. Synchronous: call it from a thread inside a loop.
+def upgrade_postgres(url: str, revision: str) -> None:
+    """``upgrade_database`` on PostgreSQL: one transaction under the migration advisory lock.
 
-    Several processes may start on one database at once (workers, replicas, a recorder beside a
-    replayer) and exactly one upgrades it: on SQLite under an exclusive lock file (a database
-    already at head is left alone without even importing Alembic); on PostgreSQL inside one
-    transaction holding an advisory lock (the DDL is transactional, so a replica waiting on the lock
-    then finds the schema at head and does nothing).
-    """
-    _ensure_parent_dir(url)
-    if is_postgres(url):
-        _upgrade_postgres(url, revision)
-        return
-    path = _sqlite_path(url)
-    if path is not None and revision == "head" and _sqlite_revision(path) == SCHEMA_HEAD:
-        return
-    from alembic import command  # only when there is work to do
-
-    if path is None:
-        command.upgrade(alembic_config(url), revision)
-        return
-    with open(path + ".migrate-lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if revision != "head" or _sqlite_revision(path) != SCHEMA_HEAD:
-                command.upgrade(alembic_config(url), revision)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _upgrade_postgres(url: str, revision: str) -> None:
-    # Through asyncpg, as the server itself connects (a server process never loads libpq).
+    Through asyncpg, as the server itself connects (a server process never loads libpq)."""
     import asyncio
 
     asyncio.run(_upgrade_postgres_async(url, revision))

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -29,9 +30,20 @@ from fakeai.schemas.files import (
     FileList,
     FileObject,
 )
-from fakeai.store import files as store
+
+if TYPE_CHECKING:
+    from fakeai.store import files as store
 
 __all__ = ["Upload", "check_jsonl", "create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
+
+
+def _store():  # noqa: ANN202 - the module fakeai.store.files
+    """The store module, imported with the first files request: importing it at start would load
+    SQLAlchemy into every synthetic server (see fakeai.store.database)."""
+    from fakeai.store import files
+
+    return files
+
 
 BATCH_DEFAULT_TTL = 30 * 24 * 3600  # OpenAI: batch input files expire after 30 days unless told otherwise
 _THREAD_ABOVE = 1 << 20  # validate bigger uploads off the event loop
@@ -202,7 +214,7 @@ async def create_file(ctx: SyntheticContext, upload: Upload) -> Body:
         if details:
             status = "error"
     now = int(time.time())
-    row = store.FileRow(
+    row = _store().FileRow(
         id=sortable_id("file-"),
         bytes=size,
         created_at=now,
@@ -213,7 +225,7 @@ async def create_file(ctx: SyntheticContext, upload: Upload) -> Body:
         expires_at=_expires_at(upload, purpose, now),
         content_type=_content_type(upload.filename, upload.content_type),
     )
-    await store.insert_file(ctx.database, row, upload.data)
+    await _store().insert_file(ctx.database, row, upload.data)
     return Body(content=encode_json(_object(row)))
 
 
@@ -230,7 +242,7 @@ async def list_files(
         )
     if order not in (None, "asc", "desc"):
         raise InvalidRequestError("Invalid value for 'order': expected 'asc' or 'desc'.", param="order")
-    rows, more = await store.list_files(
+    rows, more = await _store().list_files(
         ctx.database, now=int(time.time()), purpose=purpose or None, limit=count, after=after or None,
         descending=order != "asc",
     )
@@ -242,14 +254,14 @@ async def list_files(
 
 
 async def retrieve_file(ctx: SyntheticContext, file_id: str) -> Body:
-    row = await store.get_file(ctx.database, file_id, int(time.time()))
+    row = await _store().get_file(ctx.database, file_id, int(time.time()))
     if row is None:
         raise _missing(file_id)
     return Body(content=encode_json(_object(row)))
 
 
 async def file_content(ctx: SyntheticContext, file_id: str) -> Body:
-    found = await store.read_content(ctx.database, file_id, int(time.time()))
+    found = await _store().read_content(ctx.database, file_id, int(time.time()))
     if found is None:
         raise _missing(file_id)
     row, data = found
@@ -260,7 +272,7 @@ async def file_content(ctx: SyntheticContext, file_id: str) -> Body:
 
 
 async def delete_file(ctx: SyntheticContext, file_id: str) -> Body:
-    if not await store.delete_file(ctx.database, file_id):
+    if not await _store().delete_file(ctx.database, file_id):
         raise _missing(file_id)
     return Body(content=encode_json(FileDeleted(id=file_id)))
 

@@ -41,9 +41,17 @@ from fakeai.schemas.images import (
     ImageUsage,
     InputTokensDetails,
 )
-from fakeai.store.images import StoredImage, delete_image, load_image, save_images
 
 __all__ = ["IMAGE_TTL_SECONDS", "delete_image_file", "generate_images", "get_image_file", "parse_size", "render"]
+
+
+def _store():  # noqa: ANN202 - the module fakeai.store.images
+    """The store module, imported with the first image asked for by URL: importing it at start
+    would load SQLAlchemy into every synthetic server (see fakeai.store.database)."""
+    from fakeai.store import images
+
+    return images
+
 
 IMAGE_TTL_SECONDS = 3600  # OpenAI's image URLs expire after an hour too
 DEFAULT_MODEL = "dall-e-2"
@@ -202,10 +210,11 @@ async def generate_images(
         data = [Image(b64_json=pybase64.b64encode(p).decode("ascii"), revised_prompt=revised) for p in pictures]
     else:
         ids = ["img_" + os.urandom(16).hex() for _ in pictures]
-        await save_images(
+        store = _store()
+        await store.save_images(
             ctx.database,
             [
-                StoredImage(
+                store.StoredImage(
                     id=image_id,
                     created_at=now,
                     expires_at=now + IMAGE_TTL_SECONDS,
@@ -274,7 +283,7 @@ async def get_image_file(ctx: SyntheticContext, name: str) -> Body:
     """The stored PNG, until it expires or is deleted (then a 404)."""
     image_id = _image_id(name)
     now = int(time.time())
-    found = await load_image(ctx.database, image_id, now)
+    found = await _store().load_image(ctx.database, image_id, now)
     if found is None:
         raise NotFoundError(
             f"No image found with id '{image_id}'; it may have expired or been deleted.", param="image_id"
@@ -286,6 +295,6 @@ async def get_image_file(ctx: SyntheticContext, name: str) -> Body:
 
 async def delete_image_file(ctx: SyntheticContext, name: str) -> Body:
     image_id = _image_id(name)
-    if not await delete_image(ctx.database, image_id, int(time.time())):
+    if not await _store().delete_image(ctx.database, image_id, int(time.time())):
         raise NotFoundError(f"No image found with id '{image_id}'.", param="image_id")
     return Body(content=encode_json(ImageDeleted(id=image_id)))
