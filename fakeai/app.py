@@ -73,10 +73,17 @@ def _request_id(app: ASGIApp, runtime: Runtime, fast: FastRoutes) -> ASGIApp:
             await send(message)
 
         route = fast.get(scope)
-        if route is not None:
-            await fast(route, scope, receive, send_with_id)
-        else:
-            await app(scope, receive, send_with_id)
+        try:
+            if route is not None:
+                await fast(route, scope, receive, send_with_id)
+            else:
+                await app(scope, receive, send_with_id)
+        finally:
+            # uvicorn's request cycle holds the scope, and the scope held the cycle's `send`: a reference
+            # cycle per request (cycle, its transport, flow control, events), freed only by the collector.
+            # With a connection per request those piled up, and a full collection paused the worker for
+            # 40-100 ms under 800 streams (late TTFTs and ITL spikes). Without the cycle, refcounts free them.
+            del scope["fakeai_send"]  # type: ignore[misc]
 
     return middleware
 
@@ -136,6 +143,14 @@ def app_from_env() -> Litestar:
     # 70-140 ms of a start here to find ~1,200 unreachable objects, which stay frozen instead.
     # `fakeai serve` disables the collector for the start (cli.py); it runs again from here on.
     gc.freeze()
+    # A full collection scans every live object: ~60k for 600 open streams, 30-45 ms during which the
+    # worker answers nothing. The default thresholds ran one about every second under 800 streams
+    # (each stream's objects outlive two young collections and count towards the next full one), which
+    # showed as late TTFTs and ITL spikes. A request leaves no reference cycles behind (app.py's
+    # wrapper breaks the one uvicorn's cycle and the scope made), so what reaches the old generation is
+    # freed by refcounting anyway; a full collection is needed only for rare cycles, and 100x fewer
+    # of them is plenty. The young generations keep their defaults: they are short.
+    gc.set_threshold(700, 10, 1000)
     gc.enable()
     # One BLAS thread per worker: the synthetic embeddings' small matrix products gain nothing from a
     # BLAS thread pool, whose threads spin on the cores the event loop and the clients need (measured:

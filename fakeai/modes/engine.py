@@ -47,6 +47,8 @@ __all__ = ["ARRIVAL", "STEP", "Engine", "EngineConfig", "EngineStream", "Sequenc
 
 # Share of TTFT that is prefill (skippable with a cached prefix); the rest is scheduling/first decode.
 PREFILL_SHARE = 0.9
+# Pushed streams written per slice of a step (about 1 ms of socket writes); the loop polls between slices.
+PUSH_SLICE = 64
 
 
 class Engine:
@@ -66,6 +68,8 @@ class Engine:
         self._step_no = 0
         self._wake: dict[int, list[asyncio.Future]] = {}  # whole answers due at a step number
         self._pushed: dict[_Pushed, None] = {}  # streams whose tokens the step writes itself (push)
+        self._writing = False  # a step's pushed writes are still going out, slice by slice
+        self._tick_late = False  # the next step came due meanwhile: it starts when they are out
 
     # -- admission -------------------------------------------------------------------------------------
 
@@ -176,6 +180,9 @@ class Engine:
 
     def _tick(self) -> None:
         """One decode step for the whole batch: one timer, one future resolved, whole answers due now."""
+        if self._writing:  # the last step is still writing: this one waits (a longer step for everyone)
+            self._tick_late = True
+            return
         loop = asyncio.get_running_loop()
         now = loop.time()
         step, due = self._step, self._step_at
@@ -198,14 +205,21 @@ class Engine:
                 if not fut.done():
                     fut.set_result(None)
         if self._pushed:
-            self._push_step()
+            self._writing = True
+            self._push_slice(list(self._pushed), 0, self._step_no)
 
-    def _push_step(self) -> None:
-        """Every pushed stream's next token, written from the step itself: no task wakes up per token."""
-        number = self._step_no
+    def _push_slice(self, batch: list[_Pushed], start: int, number: int) -> None:
+        """Pushed streams' next tokens, written from the step itself: no task wakes up per token.
+
+        A step writes ``PUSH_SLICE`` streams at a time and lets the loop run in between: 800 socket
+        writes are ~10 ms, and a loop that does not poll meanwhile leaves new requests unread (their
+        arrival, and so their TTFT, later). A stream keeps its place in the batch, so its tokens stay
+        one step apart; the next step waits until this one's writes are all out.
+        """
+        end = start + PUSH_SLICE
         ended: list[_Pushed] = []
-        for p in self._pushed:
-            if p.target > number:  # joined just before this step: its first decode token is the next one
+        for p in batch[start:end]:
+            if p.target > number or p.done.done():  # joins at the next step; or left meanwhile
                 continue
             p.seq.steps += 1
             write = p.write
@@ -221,10 +235,17 @@ class Engine:
                 ended.append(p)
                 p.done.set_exception(exc)
         for p in ended:
-            del self._pushed[p]
+            self._pushed.pop(p, None)
+        if end < len(batch):
+            asyncio.get_running_loop().call_soon(self._push_slice, batch, end, number)
+            return
+        self._writing = False
+        if self._tick_late:
+            self._tick_late = False
+            self._tick()
 
     async def _push_decode(self, seq: Sequence, events: Iterator[Any], write: Callable[[bytes], Any]) -> None:
-        """Hand a stream's decode phase to the step (``_push_step``); returns when its encoder is done."""
+        """Hand a stream's decode phase to the step (``_push_slice``); returns when its encoder is done."""
         p = _Pushed(seq, events, write, asyncio.get_running_loop().create_future(), self._join(seq))
         self._pushed[p] = None
         try:

@@ -396,3 +396,67 @@ def test_pushed_stream_joining_just_before_a_step_waits_for_the_next_one():
 
     push, iterated = run(main())
     assert push == iterated == [(100.0, b"role"), (100.0, b"t0"), (112.0, b"t1"), (122.0, b"t2"), (122.0, b"finish")]
+
+
+def test_a_big_batch_is_written_in_slices_on_the_same_step():
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10))
+    slices = 0
+    original = engine._push_slice
+
+    def counting(*args) -> None:  # noqa: ANN002
+        nonlocal slices
+        slices += 1
+        original(*args)
+
+    engine._push_slice = counting  # type: ignore[method-assign]
+
+    async def main():
+        return await asyncio.gather(*(pushed(engine, engine.request("m", 5), tokens(11)) for _ in range(150)))
+
+    outs = run(main())
+    assert all([t for t, _ in out] == [t for t, _ in outs[0]] for out in outs)  # every stream on every step
+    assert [t for t, _ in outs[0]][1:] == [100.0] + [110.0 + 10 * i for i in range(10)] + [200.0]
+    assert slices == 10 * 3  # 150 streams: three slices of at most 64 per step
+
+
+def test_an_overloaded_step_delays_the_next_for_everyone_and_never_doubles_a_token():
+    """Writes that take longer than a step (the loop's time moves 0.1 ms per write here): the next step
+    starts when the last one's writes are out, so a stream's tokens never come closer than one step."""
+    engine = Engine(EngineConfig(ttft_ms=100, itl_ms=10))
+    steps: list[list[float]] = []  # [first slice's start, last slice's end] of every step
+    original = engine._push_slice
+
+    def timing_slices(batch, start, number) -> None:  # noqa: ANN001
+        now = asyncio.get_running_loop().time
+        if start == 0:
+            steps.append([now(), 0.0])
+        original(batch, start, number)
+        if start + 64 >= len(batch):
+            steps[-1][1] = now()
+
+    engine._push_slice = timing_slices  # type: ignore[method-assign]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        async def one() -> list[float]:
+            times: list[float] = []
+
+            def write(event: bytes) -> None:
+                times.append(loop.time())
+                loop.now += 0.0001  # type: ignore[attr-defined]
+
+            await engine.stream(engine.request("m", 1), tokens(8)).push(write)
+            return times
+
+        return await asyncio.gather(*(one() for _ in range(200)))
+
+    outs = run(main())
+    for times in outs:
+        token_times = times[1:-1]  # role and finish ride with the first and last tokens
+        gaps = [b - a for a, b in zip(token_times[1:], token_times[2:])]
+        assert len(token_times) == 8 and min(gaps) >= 0.010 - 1e-9  # a step lasts at least the ITL
+        assert sorted(gaps)[len(gaps) // 2] >= 200 * 0.0001 - 1e-9  # and, once all have joined, the batch's writes
+    assert engine.decoding == 0 and not engine._writing and not engine._pushed
+    assert len(steps) >= 8 and all(nxt[0] >= prev[1] for prev, nxt in zip(steps, steps[1:]))  # never overlapping
+    assert max(end - start for start, end in steps) >= 0.019  # some steps took as long as 200 writes
