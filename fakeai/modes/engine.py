@@ -14,9 +14,10 @@ one object for time, whatever provider encodes it:
 3. **Decode.** The sequence joins the running batch. One timer per step serves the whole batch: a
    pushed stream (``EngineStream.push``, what the HTTP layer uses under uvicorn) has its next event
    written by the step itself, one ``write`` call and no task wake-up; an iterated one awaits the
-   step's future and sends its event from its own task. A step lasts ``--itl-ms`` plus ``--itl-per-seq-ms`` for every running sequence, jittered
-   by ``--latency-jitter`` (seeded by ``--latency-seed``). A late step is never made up by a shorter
-   one or by a burst: when the loop falls behind, every stream's tokens slow down evenly.
+   step's future and sends its event from its own task. A step lasts ``--itl-ms`` plus
+   ``--itl-per-seq-ms`` for every running sequence, jittered by ``--latency-jitter`` (seeded by
+   ``--latency-seed``). A late step is never made up by a shorter one or by a burst: when the loop
+   falls behind (or a step's writes outlast it), every stream's tokens slow down evenly.
 
 **The seam.** A provider's encoder is a plain iterator of ready-framed events with ``STEP`` markers
 between them: everything before the first ``STEP`` goes out at once (e.g. ``response.created``), the
