@@ -1,8 +1,8 @@
 """Synthetic embeddings: deterministic unit vectors in which texts sharing words are close.
 
 A text's vector is feature hashing followed by a random projection, done without a big matrix:
-every lower-cased word is hashed (crc32, stable across processes, unlike ``hash()``) to a 32-bit key,
-and the key picks one row of a small fixed table (``BUCKETS`` x ``BLOCK`` float32) for each
+every lower-cased word is hashed (``wordkeys``: stable across processes, unlike ``hash()``) to a 64-bit
+key, and the key picks one row of a small fixed table (``BUCKETS`` x ``BLOCK`` float32) for each
 ``BLOCK``-wide slice of the vector, with a different multiply-shift hash per slice. The word's vector
 is those rows side by side; a text's vector is the weighted sum of its words' vectors plus a smaller
 component keyed by the whole text (so two texts with the same words in a different order still differ),
