@@ -30,6 +30,16 @@ def test_wheel_carries_migrations_and_upgrades_from_them(tmp_path):
         capture_output=True, text=True, check=True,
     )
     assert where.stdout.strip().startswith(str(site))  # the wheel's copy, not the source tree
+    # Every package of the source tree ships (a regular install once lacked fakeai.edge: the server
+    # could not start, while `fakeai db upgrade` still worked), and the whole server imports from the wheel.
+    packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "fakeai").rglob("__init__.py")}
+    assert packages <= {str(Path(n).parent) for n in names if n.endswith("/__init__.py")}
+    imported = subprocess.run(
+        [sys.executable, "-c", "import fakeai.app, fakeai.cli, fakeai.cassettes.pytest_plugin; print(fakeai.app.__file__)"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip().startswith(str(site))
     db = tmp_path / "fromwheel.db"
     run = subprocess.run(
         [sys.executable, "-m", "fakeai", "db", "upgrade", "--db", str(db)], env=env, cwd=tmp_path,
