@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import InternalServerException
 
+from fakeai.api.protocol import LEFT_KEY
 from fakeai.edge import FAULT_HEADER
 from fakeai.edge.faults import TruncatedBody
 from fakeai.errors import ConnectionDropped, PayloadTooLargeError
@@ -198,8 +198,17 @@ class EventStreamResponse(Response):
             left = True
             task.cancel()  # type: ignore[union-attr]
 
-        listener = asyncio.get_running_loop().create_task(listen())
+        def client_left() -> None:
+            nonlocal left
+            left = True
+            task.cancel()  # type: ignore[union-attr]
+
         raw_send = scope.get("fakeai_send") or send
+        listener = None
+        if LEFT_KEY in scope and not getattr(getattr(raw_send, "__self__", None), "disconnected", True):
+            scope[LEFT_KEY] = client_left  # our uvicorn protocol calls it when the connection is lost
+        else:  # another server (or already gone): wait for ASGI's disconnect message instead
+            listener = asyncio.get_running_loop().create_task(listen())
         events = self._reply.events
         first = 0.0
         count = 0
@@ -228,7 +237,10 @@ class EventStreamResponse(Response):
             if close is not None:  # left while a send waited: end the encoder now (the engine counts an abort)
                 await close()
         finally:
-            listener.cancel()
+            if listener is None:
+                scope[LEFT_KEY] = None
+            else:
+                listener.cancel()
             if count:
                 last = time.perf_counter() - self._started
                 reply = self._reply

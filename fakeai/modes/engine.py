@@ -223,13 +223,11 @@ class Engine:
             if p.target > number or p.done.done():  # joins at the next step; or left meanwhile
                 continue
             p.seq.steps += 1
-            write = p.write
             try:
-                for event in p.events:
-                    if event is STEP:
-                        break
-                    write(event)
-                else:
+                chunk, more = _until_step(p.events)
+                if chunk:
+                    p.write(chunk)
+                if not more:
                     ended.append(p)
                     p.done.set_result(None)
             except Exception as exc:  # the encoder or the write failed: the stream's own task raises it
@@ -277,18 +275,18 @@ class Engine:
         """``EngineStream.push``: the events before the first decode step from the caller's task, the rest
         from the step."""
         done = False
-        started = False
         it = iter(events)
         try:
-            for event in it:
-                if event is not STEP:
-                    write(event)
-                elif not started:
-                    started = True
-                    await self._start(seq)
-                else:
+            head, more = _until_step(it)  # e.g. the role event, or response.created: at once
+            if head:
+                write(head)
+            if more:
+                await self._start(seq)
+                first, more = _until_step(it)  # the first token (and whatever goes with it)
+                if first:
+                    write(first)
+                if more:
                     await self._push_decode(seq, it, write)
-                    break
             done = True
         finally:
             self._finish(seq, done)
@@ -397,3 +395,14 @@ class Engine:
         """Per-model changes for the gauges (running, waiting, KV-cache tokens reserved)."""
         if self.metrics is not None:
             self.metrics.engine_load(model, running, waiting, kv_tokens / self.config.kv_capacity)
+
+
+def _until_step(events: Iterator[Any]) -> tuple[bytes, bool]:
+    """The events up to the next ``STEP`` as one write (one socket send for a step's events, e.g. the last
+    token with the finish event and ``[DONE]``); False once the encoder is exhausted."""
+    chunk = b""
+    for event in events:
+        if event is STEP:
+            return chunk, True
+        chunk = event if not chunk else chunk + event
+    return chunk, False
