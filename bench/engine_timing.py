@@ -6,7 +6,8 @@
 
 One FakeAI worker at --ttft-ms 200 --itl-ms 20 (change with --ttft-ms/--itl-ms), 40-token streams. Prints one
 line per run: TTFT p50/p90, ITL p50/p90, share of tokens arriving in bursts (gaps under 0.05 ms), streams
-finished against the ideal (steady state: clients x measured seconds / ideal stream time), and writes
+finished against the ideal (steady state: clients x measured seconds / ideal stream time), the server's
+own mean TTFT from arrival (its vllm:time_to_first_token_seconds), and writes
 bench/results/engine_timing.json. Builds the client from ../shared/tools/stream-timing with `go build` into a
 temporary folder (needs Debian's golang-go). Everything runs on 127.0.0.1 and stops by itself.
 """
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +54,18 @@ def run_tool(binary: Path, url: str, clients: int, steady: bool, duration: int, 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def server_ttft(url: str) -> tuple[float, float]:
+    """(sum, count) of the server's own ``vllm:time_to_first_token_seconds``, over every model."""
+    text = urllib.request.urlopen(url + "/metrics?format=prometheus", timeout=30).read().decode()
+    total = count = 0.0
+    for line in text.splitlines():
+        if line.startswith("vllm:time_to_first_token_seconds_sum"):
+            total += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("vllm:time_to_first_token_seconds_count"):
+            count += float(line.rsplit(" ", 1)[1])
+    return total, count
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--levels", default="50,200,500,800")
@@ -72,10 +86,15 @@ def main() -> None:
         with ServerProcess(*flags, db=str(Path(tmp) / "bench.db")) as server:
             for mode in args.modes.split(","):
                 for clients in map(int, args.levels.split(",")):
+                    before = server_ttft(server.root_url)
                     r = run_tool(binary, server.root_url, clients, mode == "steady", args.duration, args.warmup)
+                    after = server_ttft(server.root_url)
                     gaps = max(r.get("streams_ok", 0) * (TOKENS - 1), 1)
                     row = {"mode": mode, "clients": clients, "max_concurrency": args.max_concurrency, **r,
-                           "burst_share": round(r.get("zero_gaps", 0) / gaps, 4)}
+                           "burst_share": round(r.get("zero_gaps", 0) / gaps, 4),
+                           # The server's TTFT from arrival (mean, warm-up included): what the client sees
+                           # above it is the wait before the worker read the request.
+                           "server_ttft_mean_ms": round((after[0] - before[0]) / max(after[1] - before[1], 1) * 1000, 1)}
                     if mode == "steady":
                         row["ideal_streams"] = round(clients * (args.duration - args.warmup) / ideal)
                     results.append(row)
