@@ -94,7 +94,8 @@ def main() -> None:
                            "burst_share": round(r.get("zero_gaps", 0) / gaps, 4),
                            # The server's TTFT from arrival (mean, warm-up included): what the client sees
                            # above it is the wait before the worker read the request.
-                           "server_ttft_mean_ms": round((after[0] - before[0]) / max(after[1] - before[1], 1) * 1000, 1)}
+                           "server_ttft_mean_ms": round((after[0] - before[0]) * 1000
+                                                        / max(after[1] - before[1], 1), 1)}
                     if mode == "steady":
                         row["ideal_streams"] = round(clients * (args.duration - args.warmup) / ideal)
                     results.append(row)
