@@ -58,7 +58,8 @@ class Engine:
         self.config = c = config or EngineConfig()
         self.metrics = metrics
         self._clock = clock  # the clock of ARRIVAL and of every Sequence time (tests pass the loop's)
-        self.paced = c.ttft > 0 or c.itl > 0 or c.prefill_per_token > 0  # any waiting at all
+        self.stepping = c.itl > 0 or c.itl_per_seq > 0  # decode steps take time
+        self.paced = c.ttft > 0 or c.prefill_per_token > 0 or self.stepping  # any waiting at all
         self.limited = c.max_running > 0
         self._rand = random.Random(c.seed)
         self.running = 0  # sequences holding a slot (prefill or decode)
@@ -296,11 +297,10 @@ class Engine:
         started = False
         try:
             if self.paced or self.limited:
-                stepping = self.config.itl > 0 or self.config.itl_per_seq > 0
                 for event in events:
                     if event is STEP:
                         if started:
-                            if not stepping:
+                            if not self.stepping:
                                 seq.steps += 1
                             elif seq._joined and self._step is not None:  # _next_step inlined: per token
                                 await self._step
@@ -336,7 +336,7 @@ class Engine:
                     if not started:
                         started = True
                         await self._start(seq)
-                    elif self.config.itl > 0 or self.config.itl_per_seq > 0:
+                    elif self.stepping:
                         await self._next_step(seq)
                     else:
                         seq.steps += 1
@@ -358,7 +358,7 @@ class Engine:
         done = False
         try:
             await self._start(seq)
-            if tokens > 1 and (self.config.itl > 0 or self.config.itl_per_seq > 0):
+            if tokens > 1 and self.stepping:
                 target = self._join(seq) + tokens - 2
                 fut = asyncio.get_running_loop().create_future()
                 self._wake.setdefault(target, []).append(fut)

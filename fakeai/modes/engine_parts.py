@@ -101,8 +101,7 @@ class EngineStream:
     @property
     def pushable(self) -> bool:
         """Whether ``push`` is worth it: the engine steps (an inter-token latency is set)."""
-        c = self._engine.config
-        return c.itl > 0 or c.itl_per_seq > 0
+        return self._engine.stepping
 
     def push(self, write: Callable[[bytes], Any]) -> Awaitable[None]:
         """Write every event with ``write`` (which must not block); returns when the stream has ended."""

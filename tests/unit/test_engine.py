@@ -167,6 +167,19 @@ def test_batch_slows_down_with_itl_per_seq():
     assert gaps == {20.0}  # 10 ms + 1 ms x 10 running sequences
 
 
+def test_itl_per_seq_alone_paces_iterated_and_pushed_streams_alike():
+    engine = Engine(EngineConfig(itl_per_seq_ms=2))
+
+    async def main():
+        return await asyncio.gather(*(timed(engine, engine.request("m", 1), tokens(3)) for _ in range(5)),
+                                    *(pushed(engine, engine.request("m", 1), tokens(3)) for _ in range(5)))
+
+    outs = run(main())
+    assert all(out == by_time(outs[0]) for out in outs[5:])  # pushed: one write per step, same times
+    # The first step was timed when one sequence had joined (2 ms), the next with all ten (20 ms).
+    assert [t for t, _ in outs[0]] == [0.0, 0.0, 2.0, 22.0, 22.0]
+
+
 def test_late_step_delays_everyone_and_never_bursts():
     engine = Engine(EngineConfig(itl_ms=10))
 
