@@ -13,7 +13,7 @@ from typing import Any
 
 from fakeai.modes.synthetic.context import SyntheticContext
 
-__all__ = ["GENERATORS", "SyntheticContext", "lazy", "load_generators"]
+__all__ = ["GENERATORS", "SyntheticContext", "lazy", "lazy_module", "load_generators"]
 
 GENERATORS = (
     "anthropic_models", "chat", "completions", "embeddings", "files", "images", "messages", "models", "ranking",
@@ -22,14 +22,14 @@ GENERATORS = (
 
 
 class _LazyModule:
-    """A generator module imported at the first read of one of its names. The module's names are then
-    copied onto this object, so later reads are plain attribute reads (no cost on the request path)."""
+    """A module imported at the first read of one of its names. The module's names are then copied
+    onto this object, so later reads are plain attribute reads (no cost on the request path)."""
 
     def __init__(self, name: str) -> None:
-        self._lazy_name = name
+        self._lazy_name = name  # the module's full name
 
     def __getattr__(self, attr: str) -> Any:  # only for names not copied yet
-        module = importlib.import_module(f"{__name__}.{self._lazy_name}")
+        module = importlib.import_module(self._lazy_name)
         self.__dict__.update(vars(module))
         return getattr(module, attr)
 
@@ -38,6 +38,13 @@ def lazy(name: str) -> Any:
     """``fakeai.modes.synthetic.<name>`` (one of ``GENERATORS``), imported when one of its names is first
     read: read them where they are called (in the synthetic thunk), not where a handler starts."""
     assert name in GENERATORS, name
+    return _LazyModule(f"{__name__}.{name}")
+
+
+def lazy_module(name: str) -> Any:
+    """Any module by its full name, imported when one of its names is first read: the store modules
+    the generators use, which load SQLAlchemy (a synthetic server needs them only for files, images by
+    URL and stored responses)."""
     return _LazyModule(name)
 
 

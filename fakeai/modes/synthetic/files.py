@@ -19,30 +19,31 @@ import msgspec
 
 from fakeai.errors import InvalidRequestError, NotFoundError, PayloadTooLargeError
 from fakeai.modes.base import Body
+from fakeai.modes.synthetic import lazy_module
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.schemas import encode_json
 from fakeai.schemas.files import (
     FILE_LIST_LIMIT_MAX as LIST_LIMIT_MAX,
+)
+from fakeai.schemas.files import (
     FILE_PURPOSES,
-    FILE_TTL_MAX as MAX_TTL,
-    FILE_TTL_MIN as MIN_TTL,
     FileDeleted,
     FileList,
     FileObject,
 )
+from fakeai.schemas.files import (
+    FILE_TTL_MAX as MAX_TTL,
+)
+from fakeai.schemas.files import (
+    FILE_TTL_MIN as MIN_TTL,
+)
 
 if TYPE_CHECKING:
     from fakeai.store import files as store
+else:  # imported with the first files request: importing it at start would load SQLAlchemy
+    store = lazy_module("fakeai.store.files")
 
 __all__ = ["Upload", "check_jsonl", "create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
-
-
-def _store():  # noqa: ANN202 - the module fakeai.store.files
-    """The store module, imported with the first files request: importing it at start would load
-    SQLAlchemy into every synthetic server (see fakeai.store.database)."""
-    from fakeai.store import files
-
-    return files
 
 
 BATCH_DEFAULT_TTL = 30 * 24 * 3600  # OpenAI: batch input files expire after 30 days unless told otherwise
@@ -214,7 +215,7 @@ async def create_file(ctx: SyntheticContext, upload: Upload) -> Body:
         if details:
             status = "error"
     now = int(time.time())
-    row = _store().FileRow(
+    row = store.FileRow(
         id=sortable_id("file-"),
         bytes=size,
         created_at=now,
@@ -225,7 +226,7 @@ async def create_file(ctx: SyntheticContext, upload: Upload) -> Body:
         expires_at=_expires_at(upload, purpose, now),
         content_type=_content_type(upload.filename, upload.content_type),
     )
-    await _store().insert_file(ctx.database, row, upload.data)
+    await store.insert_file(ctx.database, row, upload.data)
     return Body(content=encode_json(_object(row)))
 
 
@@ -242,7 +243,7 @@ async def list_files(
         )
     if order not in (None, "asc", "desc"):
         raise InvalidRequestError("Invalid value for 'order': expected 'asc' or 'desc'.", param="order")
-    rows, more = await _store().list_files(
+    rows, more = await store.list_files(
         ctx.database, now=int(time.time()), purpose=purpose or None, limit=count, after=after or None,
         descending=order != "asc",
     )
@@ -254,14 +255,14 @@ async def list_files(
 
 
 async def retrieve_file(ctx: SyntheticContext, file_id: str) -> Body:
-    row = await _store().get_file(ctx.database, file_id, int(time.time()))
+    row = await store.get_file(ctx.database, file_id, int(time.time()))
     if row is None:
         raise _missing(file_id)
     return Body(content=encode_json(_object(row)))
 
 
 async def file_content(ctx: SyntheticContext, file_id: str) -> Body:
-    found = await _store().read_content(ctx.database, file_id, int(time.time()))
+    found = await store.read_content(ctx.database, file_id, int(time.time()))
     if found is None:
         raise _missing(file_id)
     row, data = found
@@ -272,7 +273,7 @@ async def file_content(ctx: SyntheticContext, file_id: str) -> Body:
 
 
 async def delete_file(ctx: SyntheticContext, file_id: str) -> Body:
-    if not await _store().delete_file(ctx.database, file_id):
+    if not await store.delete_file(ctx.database, file_id):
         raise _missing(file_id)
     return Body(content=encode_json(FileDeleted(id=file_id)))
 

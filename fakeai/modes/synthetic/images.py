@@ -27,6 +27,7 @@ import pybase64
 
 from fakeai.errors import InvalidRequestError, NotFoundError
 from fakeai.modes.base import Body, EventStream, sse_event
+from fakeai.modes.synthetic import lazy_module
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.png import encode_png
 from fakeai.modes.synthetic.tokenizer import count_tokens
@@ -42,15 +43,10 @@ from fakeai.schemas.images import (
     InputTokensDetails,
 )
 
+# Imported with the first image asked for by URL: importing it at start would load SQLAlchemy.
+store = lazy_module("fakeai.store.images")
+
 __all__ = ["IMAGE_TTL_SECONDS", "delete_image_file", "generate_images", "get_image_file", "parse_size", "render"]
-
-
-def _store():  # noqa: ANN202 - the module fakeai.store.images
-    """The store module, imported with the first image asked for by URL: importing it at start
-    would load SQLAlchemy into every synthetic server (see fakeai.store.database)."""
-    from fakeai.store import images
-
-    return images
 
 
 IMAGE_TTL_SECONDS = 3600  # OpenAI's image URLs expire after an hour too
@@ -210,7 +206,6 @@ async def generate_images(
         data = [Image(b64_json=pybase64.b64encode(p).decode("ascii"), revised_prompt=revised) for p in pictures]
     else:
         ids = ["img_" + os.urandom(16).hex() for _ in pictures]
-        store = _store()
         await store.save_images(
             ctx.database,
             [
@@ -283,7 +278,7 @@ async def get_image_file(ctx: SyntheticContext, name: str) -> Body:
     """The stored PNG, until it expires or is deleted (then a 404)."""
     image_id = _image_id(name)
     now = int(time.time())
-    found = await _store().load_image(ctx.database, image_id, now)
+    found = await store.load_image(ctx.database, image_id, now)
     if found is None:
         raise NotFoundError(
             f"No image found with id '{image_id}'; it may have expired or been deleted.", param="image_id"
@@ -295,6 +290,6 @@ async def get_image_file(ctx: SyntheticContext, name: str) -> Body:
 
 async def delete_image_file(ctx: SyntheticContext, name: str) -> Body:
     image_id = _image_id(name)
-    if not await _store().delete_image(ctx.database, image_id, int(time.time())):
+    if not await store.delete_image(ctx.database, image_id, int(time.time())):
         raise NotFoundError(f"No image found with id '{image_id}'.", param="image_id")
     return Body(content=encode_json(ImageDeleted(id=image_id)))

@@ -22,12 +22,14 @@ import numpy as np
 from fakeai.errors import InvalidRequestError, NotFoundError
 from fakeai.modes.base import Body, EventStream, Reply, StreamStats
 from fakeai.modes.engine import Sequence
+from fakeai.modes.synthetic import lazy_module
 from fakeai.modes.synthetic import text as T
 from fakeai.modes.synthetic.catalogue import DEFAULT_MODEL
 from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.modes.synthetic.jsonschema_fake import BAD_SCHEMA, fake_instance, fake_json_object
 from fakeai.modes.synthetic.logprobs import token_logprobs
 from fakeai.modes.synthetic.prompt_cache import BLOCK, MIN_CACHED
+from fakeai.modes.synthetic.response_input import Conversation, read_format, read_input, read_tools, tool_choice
 from fakeai.modes.synthetic.textcommon import new_id, observe_prompt, py_random
 from fakeai.modes.synthetic.tokenizer import REPLY_PRIMING, TOKENS_PER_MESSAGE, count_tokens, tokenize
 from fakeai.schemas.responses import (
@@ -50,11 +52,12 @@ from fakeai.schemas.responses import (
     SummaryText,
     TextConfig,
 )
-from fakeai.modes.synthetic.response_input import Conversation, read_format, read_input, read_tools, tool_choice
 
 if TYPE_CHECKING:
     from fakeai.store import Database
     from fakeai.store import responses as store
+else:  # imported with the first request that stores a response: importing it at start would load SQLAlchemy
+    store = lazy_module("fakeai.store.responses")
 
 __all__ = [
     "cancel_response",
@@ -63,14 +66,6 @@ __all__ = [
     "list_input_items",
     "retrieve_response",
 ]
-
-
-def _store():  # noqa: ANN202 - the module fakeai.store.responses
-    """The store module, imported with the first request that stores a response: importing it at
-    start would load SQLAlchemy into every synthetic server (see fakeai.store.database)."""
-    from fakeai.store import responses
-
-    return responses
 
 
 log = logging.getLogger("fakeai")
@@ -271,7 +266,7 @@ def _answer_text(p: Planned) -> str:
 def _row(resp: Response, conv: Conversation, p: Planned | None) -> store.ResponseRow:
     history = conv.text + ("\n" + _answer_text(p) if p is not None else "")
     output_tokens = p.output_tokens if p is not None else 0
-    return _store().ResponseRow(
+    return store.ResponseRow(
         id=resp.id,
         created_at=resp.created_at,
         status=resp.status,
@@ -290,7 +285,7 @@ async def _conversation(ctx: SyntheticContext, req: ResponseCreateRequest, model
     items, turns, extra, after_tool = read_input(req)
     history_text, history_tokens = "", 0
     if req.previous_response_id is not None:
-        found = await _store().get_history(ctx.database, req.previous_response_id)
+        found = await store.get_history(ctx.database, req.previous_response_id)
         if found is None:
             raise NotFoundError(
                 f"Previous response with id '{req.previous_response_id}' not found.",
@@ -362,13 +357,13 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
         if not store_it:
             events = stream_response(ctx, shell, final, planned, conv.tokens, cached, stats, None)
             return EventStream(events=ctx.engine.astream(seq, events), stats=stats)
-        persist = _Once(lambda: _store().insert_response(ctx.database, _row(final, conv, planned)))
+        persist = _Once(lambda: store.insert_response(ctx.database, _row(final, conv, planned)))
         events = ctx.engine.astream(seq, stream_response(ctx, shell, final, planned, conv.tokens, cached, stats,
                                                          persist))
         return EventStream(events=_stored_even_if_left(ctx, events, persist), stats=stats)
     if req.background:
         shell.status = "queued"
-        await _store().insert_response(ctx.database, _row(shell, conv, None))
+        await store.insert_response(ctx.database, _row(shell, conv, None))
         task = ctx.tasks.track(asyncio.create_task(_run_background(ctx, shell, final, conv, seq, planned)),
                                f"background response {shell.id}")
         _BACKGROUND[shell.id] = task
@@ -376,7 +371,7 @@ async def create_response(ctx: SyntheticContext, req: ResponseCreateRequest) -> 
         return Body(content=_encode(shell))
     await ctx.engine.complete(seq, planned.output_tokens)
     if store_it:
-        await _store().insert_response(ctx.database, _row(final, conv, planned))
+        await store.insert_response(ctx.database, _row(final, conv, planned))
     return Body(content=_encode(final), tokens=planned.output_tokens)
 
 
@@ -416,11 +411,11 @@ async def _run_background(ctx: SyntheticContext, shell: Response, final: Respons
     try:
         await asyncio.sleep(0)  # let the queued answer go out first
         running = msgspec.structs.replace(shell, status="in_progress")
-        if not await _store().update_response(db, shell.id, status="in_progress", body=_encode(running),
+        if not await store.update_response(db, shell.id, status="in_progress", body=_encode(running),
                                            only_from=("queued",)):
             return  # deleted or cancelled meanwhile
         row = await _generate(ctx, final, conv, seq, planned)
-        await _store().update_response(db, shell.id, status=final.status, body=row.body, only_from=_RUNNING,
+        await store.update_response(db, shell.id, status=final.status, body=row.body, only_from=_RUNNING,
                                     history_text=row.history_text, history_tokens=row.history_tokens)
     except asyncio.CancelledError:
         # A cancel request already stored `cancelled` (the guard keeps it); anything else is shutdown.
@@ -442,13 +437,13 @@ async def _generate(ctx: SyntheticContext, final: Response, conv: Conversation, 
 async def _fail(db: Database, shell: Response, message: str) -> None:
     failed = msgspec.structs.replace(shell, status="failed", error={"code": "server_error", "message": message})
     try:
-        await _store().update_response(db, shell.id, status="failed", body=_encode(failed), only_from=_RUNNING)
+        await store.update_response(db, shell.id, status="failed", body=_encode(failed), only_from=_RUNNING)
     except Exception:  # noqa: BLE001 - the original failure is what gets reported
         log.exception("background response %s: could not store its failure", shell.id)
 
 
 async def retrieve_response(ctx: SyntheticContext, response_id: str) -> Body:
-    body = await _store().get_response_body(ctx.database, response_id)
+    body = await store.get_response_body(ctx.database, response_id)
     if body is None:
         raise _missing(response_id)
     return Body(content=body)
@@ -457,7 +452,7 @@ async def retrieve_response(ctx: SyntheticContext, response_id: str) -> Body:
 async def cancel_response(ctx: SyntheticContext, response_id: str) -> Body:
     """Stop a background response that has not finished; a finished one is returned as it is."""
     db = ctx.database
-    body = await _store().get_response_body(db, response_id)
+    body = await store.get_response_body(db, response_id)
     if body is None:
         raise _missing(response_id)
     resp = _decode_response(body)
@@ -467,7 +462,7 @@ async def cancel_response(ctx: SyntheticContext, response_id: str) -> Body:
     if resp.status in _RUNNING:
         resp.status = "cancelled"
         body = _encode(resp)
-        if await _store().update_response(db, response_id, status="cancelled", body=body, only_from=_RUNNING):
+        if await store.update_response(db, response_id, status="cancelled", body=body, only_from=_RUNNING):
             task = _BACKGROUND.pop(response_id, None)
             if task is not None:
                 task.cancel()
@@ -477,7 +472,7 @@ async def cancel_response(ctx: SyntheticContext, response_id: str) -> Body:
 
 
 async def delete_response(ctx: SyntheticContext, response_id: str) -> Body:
-    if not await _store().delete_response(ctx.database, response_id):
+    if not await store.delete_response(ctx.database, response_id):
         raise _missing(response_id)
     return Body(content=_encode(ResponseDeleted(id=response_id)))
 
@@ -492,7 +487,7 @@ async def list_input_items(ctx: SyntheticContext, response_id: str, *, limit: st
         raise InvalidRequestError("Invalid value for 'limit': expected an integer between 1 and 100.", param="limit")
     if order not in (None, "asc", "desc"):
         raise InvalidRequestError("Invalid value for 'order': expected 'asc' or 'desc'.", param="order")
-    raw = await _store().get_input_items(ctx.database, response_id)
+    raw = await store.get_input_items(ctx.database, response_id)
     if raw is None:
         raise _missing(response_id)
     items = _decode_items(raw)
