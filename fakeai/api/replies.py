@@ -149,9 +149,8 @@ class _ChunkWriter:
         self.first = 0.0
 
     @classmethod
-    def of(cls, send: Any) -> _ChunkWriter | None:
+    def of(cls, cycle: Any) -> _ChunkWriter | None:
         """For uvicorn's httptools cycle whose answer is chunked (the headers are out); else None."""
-        cycle = getattr(send, "__self__", None)
         if getattr(cycle, "chunked_encoding", None) is not True or getattr(cycle, "transport", None) is None:
             return None
         return cls(cycle)
@@ -191,21 +190,20 @@ class EventStreamResponse(Response):
         task = asyncio.current_task()
         left = False
 
-        async def listen() -> None:
-            nonlocal left
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            left = True
-            task.cancel()  # type: ignore[union-attr]
-
         def client_left() -> None:
             nonlocal left
             left = True
             task.cancel()  # type: ignore[union-attr]
 
+        async def listen() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            client_left()
+
         raw_send = scope.get("fakeai_send") or send
+        cycle = getattr(raw_send, "__self__", None)  # uvicorn's request cycle, whose send this is
         listener = None
-        if LEFT_KEY in scope and not getattr(getattr(raw_send, "__self__", None), "disconnected", True):
+        if LEFT_KEY in scope and not getattr(cycle, "disconnected", True):
             scope[LEFT_KEY] = client_left  # our uvicorn protocol calls it when the connection is lost
         else:  # another server (or already gone): wait for ASGI's disconnect message instead
             listener = asyncio.get_running_loop().create_task(listen())
@@ -214,7 +212,7 @@ class EventStreamResponse(Response):
         count = 0
         try:
             await send(self._start)
-            writer = _ChunkWriter.of(raw_send) if type(events) is EngineStream and events.pushable else None
+            writer = _ChunkWriter.of(cycle) if type(events) is EngineStream and events.pushable else None
             if writer is not None:  # the engine's step writes the tokens (see EngineStream)
                 try:
                     await events.push(writer)
