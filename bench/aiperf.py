@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.run import save_results  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
 
 AIPERF = "aiperf==0.13.0"
@@ -142,9 +143,7 @@ def main() -> None:
            "request_throughput": _stat(metrics, "request_throughput").get("avg"),
            "vllm_metrics_scraped": names}
     print(json.dumps(row), flush=True)
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "aiperf.json").write_text(json.dumps(row, indent=1) + "\n")
+    save_results("aiperf.json", row)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.run import save_results  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
 
 # ../shared/tools/stream-timing beside the clone (or beside the folder of worktrees); STREAM_TIMING_DIR overrides.
@@ -100,9 +101,7 @@ def main() -> None:
                         row["ideal_streams"] = round(clients * (args.duration - args.warmup) / ideal)
                     results.append(row)
                     print(json.dumps(row), flush=True)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "engine_timing.json").write_text(json.dumps(results, indent=2) + "\n")
+    save_results("engine_timing.json", results)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -34,7 +33,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import KEY, wrk  # noqa: E402
+from bench.run import KEY, save_results, wrk  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
 from fakeai.store import Database  # noqa: E402
 from fakeai.store.cassettes import Cassette, bulk_insert, count  # noqa: E402
@@ -178,9 +177,7 @@ def main() -> int:
         lines.append((f"stream chunks/s, {r} repl.", sq[f"replicas_{r}"]["stream_chunks_per_s"], pg[f"replicas_{r}"]["stream_chunks_per_s"]))
     for label, a, b in lines:
         print(f"{label:<26} {a:8.0f} {b:10.0f} {b / a:10.2f}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "postgres.json").write_text(json.dumps(results, indent=2))
+    save_results("postgres.json", results)
     return 0
 
 

@@ -33,7 +33,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import KEY, wrk, wrk_counts, wrk_p50_ms  # noqa: E402
+from bench.run import KEY, save_results, wrk, wrk_counts, wrk_p50_ms  # noqa: E402
 from fakeai.store import Database  # noqa: E402
 from fakeai.store.cassettes import Cassette, bulk_insert, count  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
@@ -234,9 +234,7 @@ def main() -> int:
                     "direct_p50": p50_direct, "recorded_p50": p50_through, "added_p50": p50_through - p50_direct}
                 print(f"record overhead at 32 clients (wrk): direct p50 {p50_direct:.2f} ms, through recorder "
                       f"{p50_through:.2f} ms, added {p50_through - p50_direct:.2f} ms", flush=True)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "replay.json").write_text(json.dumps(results, indent=2))
+    save_results("replay.json", results)
     return 0 if results["chat"]["pass"] and results["stream"]["pass"] else 1
 
 

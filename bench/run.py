@@ -142,6 +142,13 @@ def measured(pid: int, url: str, path: str, body: bytes | list[bytes], duration:
     return rps, (cpu_seconds(pid) - before) / max(done, 1) * 1e6
 
 
+def save_results(name: str, results: object) -> None:
+    """Write a benchmark's figures to bench/results/<name> (JSON; the folder is not committed)."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / name).write_text(json.dumps(results, indent=2) + "\n")
+
+
 def save_fixed(fake_url: str, scenarios: list[Scenario], fixed_dir: str) -> None:
     """One FakeAI answer per same-size scenario, for the bare app to send back verbatim."""
     for s in scenarios:
@@ -217,9 +224,7 @@ def main() -> int:
         finally:
             bare.terminate()
             bare.wait()
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    save_results("latest.json", results)
     return 0 if all(r["pass"] for r in results) else 1
 
 
