@@ -6,6 +6,7 @@ Run: uvicorn bench.bare_app:app --port N
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -57,6 +58,30 @@ async def stream(request: Request) -> Stream:
     return Stream(content=_events(), media_type="text/event-stream")
 
 
+# The engine clock's baseline (bench/engine_timing.py --baseline): what the issue calls "a bare Litestar +
+# uvicorn endpoint", pacing a stream the plain way: one sleep per token to an absolute deadline
+# (BENCH_TTFT_MS, then BENCH_ITL_MS apart), ``max_tokens`` chunks. Under the stream-timing client's URL
+# prefix, since the client always posts to <url>/v1/chat/completions.
+PACED_TTFT = float(os.environ.get("BENCH_TTFT_MS", "200")) / 1000
+PACED_ITL = float(os.environ.get("BENCH_ITL_MS", "20")) / 1000
+
+
+async def _paced_events(tokens: int) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    at = loop.time() + PACED_TTFT
+    for _ in range(tokens):
+        await asyncio.sleep(max(0.0, at - loop.time()))
+        at += PACED_ITL
+        yield CHUNK
+    yield b"data: [DONE]\n\n"
+
+
+@post("/paced/v1/chat/completions", status_code=200)
+async def paced(request: Request) -> Stream:
+    tokens = int(msgspec.json.decode(await request.body()).get("max_tokens") or 16)
+    return Stream(content=_paced_events(tokens), media_type="text/event-stream")
+
+
 # Same-size baselines: bench/run.py saves one FakeAI answer per scenario here (BENCH_FIXED_DIR), so an
 # endpoint whose answers are large (16 embeddings) is compared with a bare app sending the same bytes.
 FIXED = {p.stem: p.read_bytes() for p in Path(os.environ.get("BENCH_FIXED_DIR", "/nonexistent")).glob("*.json")}
@@ -86,4 +111,4 @@ async def fixed_stream(request: Request, name: str) -> Stream:
     return Stream(content=_fixed_events(FIXED_STREAMS[name]), media_type="text/event-stream")
 
 
-app = Litestar(route_handlers=[chat, stream, fixed, fixed_stream], logging_config=None)
+app = Litestar(route_handlers=[chat, stream, fixed, fixed_stream, paced], logging_config=None)

@@ -3,6 +3,7 @@
     python bench/engine_timing.py                      # 50/200/500/800 clients, all at once and steady state
     python bench/engine_timing.py --levels 200 --modes burst
     python bench/engine_timing.py --max-concurrency 64 --levels 32,64,128,256 --modes burst   # the queue's TTFT curve
+    python bench/engine_timing.py --baseline           # the same runs against a bare Litestar app pacing by sleeps
 
 One FakeAI worker at --ttft-ms 200 --itl-ms 20 (change with --ttft-ms/--itl-ms), 40-token streams. Prints one
 line per run: TTFT p50/p90, ITL p50/p90, share of tokens arriving in bursts (gaps under 0.05 ms), streams
@@ -10,6 +11,10 @@ finished against the ideal (steady state: clients x measured seconds / ideal str
 own mean TTFT from arrival (its vllm:time_to_first_token_seconds), and writes
 bench/results/engine_timing.json. Builds the client from ../shared/tools/stream-timing with `go build` into a
 temporary folder (needs Debian's golang-go). Everything runs on 127.0.0.1 and stops by itself.
+
+``--baseline`` then repeats every run against ``bench/bare_app.py``'s paced endpoint (one uvicorn worker, one
+sleep per token): what the stack itself delivers at the same load on the same machine, so a reader can
+tell the fake's cost from the machine's limits (rows with ``"server": "bare"``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import save_results  # noqa: E402
+from bench.run import save_results, start_bare  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
 
 # ../shared/tools/stream-timing beside the clone (or beside the folder of worktrees); STREAM_TIMING_DIR overrides.
@@ -76,31 +81,44 @@ def main() -> None:
     ap.add_argument("--max-concurrency", type=int, default=0)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--baseline", action="store_true", help="also run every level against a bare paced app")
     args = ap.parse_args()
     flags = ["--ttft-ms", str(args.ttft_ms), "--itl-ms", str(args.itl_ms), "--log-level", "warning"]
     if args.max_concurrency:
         flags += ["--max-concurrency", str(args.max_concurrency)]
     ideal = (args.ttft_ms + args.itl_ms * (TOKENS - 1)) / 1000
     results = []
+
+    def run_levels(server: str, url: str, own_ttft: bool) -> None:
+        for mode in args.modes.split(","):
+            for clients in map(int, args.levels.split(",")):
+                before = server_ttft(url) if own_ttft else (0.0, 0.0)
+                r = run_tool(binary, url, clients, mode == "steady", args.duration, args.warmup)
+                gaps = max(r.get("streams_ok", 0) * (TOKENS - 1), 1)
+                row = {"server": server, "mode": mode, "clients": clients, "max_concurrency": args.max_concurrency,
+                       **r, "burst_share": round(r.get("zero_gaps", 0) / gaps, 4)}
+                if own_ttft:
+                    # The server's TTFT from arrival (mean, warm-up included): what the client sees above it
+                    # is the wait before the worker read the request.
+                    after = server_ttft(url)
+                    row["server_ttft_mean_ms"] = round((after[0] - before[0]) * 1000 / max(after[1] - before[1], 1), 1)
+                if mode == "steady":
+                    row["ideal_streams"] = round(clients * (args.duration - args.warmup) / ideal)
+                results.append(row)
+                print(json.dumps(row), flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         binary = build_tool(Path(tmp))
         with ServerProcess(*flags, db=str(Path(tmp) / "bench.db")) as server:
-            for mode in args.modes.split(","):
-                for clients in map(int, args.levels.split(",")):
-                    before = server_ttft(server.root_url)
-                    r = run_tool(binary, server.root_url, clients, mode == "steady", args.duration, args.warmup)
-                    after = server_ttft(server.root_url)
-                    gaps = max(r.get("streams_ok", 0) * (TOKENS - 1), 1)
-                    row = {"mode": mode, "clients": clients, "max_concurrency": args.max_concurrency, **r,
-                           "burst_share": round(r.get("zero_gaps", 0) / gaps, 4),
-                           # The server's TTFT from arrival (mean, warm-up included): what the client sees
-                           # above it is the wait before the worker read the request.
-                           "server_ttft_mean_ms": round((after[0] - before[0]) * 1000
-                                                        / max(after[1] - before[1], 1), 1)}
-                    if mode == "steady":
-                        row["ideal_streams"] = round(clients * (args.duration - args.warmup) / ideal)
-                    results.append(row)
-                    print(json.dumps(row), flush=True)
+            run_levels("fakeai", server.root_url, True)
+        if args.baseline:
+            os.environ.update(BENCH_TTFT_MS=str(args.ttft_ms), BENCH_ITL_MS=str(args.itl_ms))
+            bare, bare_url = start_bare(tmp)
+            try:
+                run_levels("bare", bare_url + "/paced", False)
+            finally:
+                bare.terminate()
+                bare.wait()
     save_results("engine_timing.json", results)
 
 
