@@ -2,11 +2,14 @@
 
     python bench/aiperf.py                          # concurrency 200, 1,000 streamed chats of 40 tokens
     python bench/aiperf.py --concurrency 50 --requests 300
+    python bench/aiperf.py --baseline               # then the same run against a bare Litestar app pacing by sleeps
 
 One FakeAI worker at --ttft-ms 200 --itl-ms 20. aiperf runs as its users run it
 (``aiperf profile --endpoint-type chat --streaming``), with its server-metrics scrape of ``<url>/metrics``
 on. Prints aiperf's TTFT and ITL p50/p90 against the configured values, its request throughput, and the
-``vllm:`` metrics its scrape found; writes bench/results/aiperf.json.
+``vllm:`` metrics its scrape found; writes bench/results/aiperf.json. ``--baseline`` repeats the run against
+``bench/bare_app.py``'s paced endpoint (one sleep per token, no metrics), which shows how much of what aiperf
+reports is aiperf's own share of the machine.
 
 aiperf is installed into its own virtualenv (``$FAKEAI_BENCH_CACHE`` or ~/.cache/fakeai-bench/aiperf) on
 the first run: it pins its own dependency set, which should not enter FakeAI's. It needs a tokenizer to
@@ -28,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import save_results  # noqa: E402
+from bench.run import KEY, save_results, start_bare  # noqa: E402
 from fakeai.cassettes.server_process import ServerProcess  # noqa: E402
 
 AIPERF = "aiperf==0.13.0"
@@ -76,10 +79,9 @@ tok.save({str(snapshot / "tokenizer.json")!r})
         "unk_token": "<unk>", "model_max_length": 131072}))
 
 
-def run_aiperf(env_dir: Path, hf_home: Path, server: ServerProcess, concurrency: int, requests: int,
+def run_aiperf(env_dir: Path, hf_home: Path, url: str, key: str, concurrency: int, requests: int,
                out: Path) -> dict:
-    cmd = [str(env_dir / "bin" / "aiperf"), "profile", "--model", MODEL, "--url", server.root_url,
-           "--api-key", server.api_key,
+    cmd = [str(env_dir / "bin" / "aiperf"), "profile", "--model", MODEL, "--url", url, "--api-key", key,
            "--endpoint-type", "chat", "--streaming", "--concurrency", str(concurrency),
            "--request-count", str(requests), "--tokenizer", TOKENIZER_REPO,
            "--synthetic-input-tokens-mean", "100", "--output-tokens-mean", str(TOKENS),
@@ -126,24 +128,40 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--ttft-ms", type=float, default=200)
     ap.add_argument("--itl-ms", type=float, default=20)
+    ap.add_argument("--baseline", action="store_true", help="also run against a bare paced app")
     args = ap.parse_args()
     env_dir = aiperf_venv()
+    rows = []
+
+    def report(server: str, got: dict) -> None:
+        metrics = got["metrics"]
+        ttft, itl = _stat(metrics, "time_to_first_token"), _stat(metrics, "inter_token_latency")
+        row = {"server": server, "concurrency": args.concurrency, "requests": args.requests, "ttft_ms": ttft,
+               "itl_ms": itl,
+               "ttft_p50_vs_configured": round(ttft["p50"] / args.ttft_ms, 3) if ttft["p50"] else None,
+               "itl_p50_vs_configured": round(itl["p50"] / args.itl_ms, 3) if itl["p50"] else None,
+               "request_throughput": _stat(metrics, "request_throughput").get("avg"),
+               "vllm_metrics_scraped": vllm_names(got["server_metrics"])}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         hf_home = Path(tmp) / "hf"
         build_tokenizer(env_dir, hf_home)
         flags = ["--ttft-ms", str(args.ttft_ms), "--itl-ms", str(args.itl_ms), "--log-level", "warning"]
         with ServerProcess(*flags, db=str(Path(tmp) / "bench.db")) as server:
-            got = run_aiperf(env_dir, hf_home, server, args.concurrency, args.requests, Path(tmp) / "out")
-    metrics = got["metrics"]
-    ttft, itl = _stat(metrics, "time_to_first_token"), _stat(metrics, "inter_token_latency")
-    names = vllm_names(got["server_metrics"])
-    row = {"concurrency": args.concurrency, "requests": args.requests, "ttft_ms": ttft, "itl_ms": itl,
-           "ttft_p50_vs_configured": round(ttft["p50"] / args.ttft_ms, 3) if ttft["p50"] else None,
-           "itl_p50_vs_configured": round(itl["p50"] / args.itl_ms, 3) if itl["p50"] else None,
-           "request_throughput": _stat(metrics, "request_throughput").get("avg"),
-           "vllm_metrics_scraped": names}
-    print(json.dumps(row), flush=True)
-    save_results("aiperf.json", row)
+            report("fakeai", run_aiperf(env_dir, hf_home, server.root_url, server.api_key, args.concurrency,
+                                        args.requests, Path(tmp) / "out"))
+        if args.baseline:
+            os.environ.update(BENCH_TTFT_MS=str(args.ttft_ms), BENCH_ITL_MS=str(args.itl_ms))
+            bare, bare_url = start_bare(tmp)
+            try:
+                report("bare", run_aiperf(env_dir, hf_home, bare_url + "/paced", KEY, args.concurrency,
+                                          args.requests, Path(tmp) / "out-bare"))
+            finally:
+                bare.terminate()
+                bare.wait()
+    save_results("aiperf.json", rows if len(rows) > 1 else rows[0])
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ async def stream(request: Request) -> Stream:
 
 # The engine clock's baseline (bench/engine_timing.py --baseline): what the issue calls "a bare Litestar +
 # uvicorn endpoint", pacing a stream the plain way: one sleep per token to an absolute deadline
-# (BENCH_TTFT_MS, then BENCH_ITL_MS apart), ``max_tokens`` chunks. Under the stream-timing client's URL
+# (BENCH_TTFT_MS, then BENCH_ITL_MS apart), ``max_tokens`` chunks of one word. Under the stream-timing client's URL
 # prefix, since the client always posts to <url>/v1/chat/completions.
 PACED_TTFT = float(os.environ.get("BENCH_TTFT_MS", "200")) / 1000
 PACED_ITL = float(os.environ.get("BENCH_ITL_MS", "20")) / 1000
@@ -78,7 +78,8 @@ async def _paced_events(tokens: int) -> AsyncIterator[bytes]:
 
 @post("/paced/v1/chat/completions", status_code=200)
 async def paced(request: Request) -> Stream:
-    tokens = int(msgspec.json.decode(await request.body()).get("max_tokens") or 16)
+    body = msgspec.json.decode(await request.body())
+    tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 16)  # aiperf sends the former
     return Stream(content=_paced_events(tokens), media_type="text/event-stream")
 
 
