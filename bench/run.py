@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -168,25 +169,35 @@ def events_per_response(url: str, path: str, body: bytes) -> int:
     return sum(1 for line in r.text.split("\n") if line.startswith("data:"))
 
 
-def measure(s: Scenario, fake: tuple[int, str], bare: tuple[int, str], duration: float, connections: int) -> dict:
+def measure(s: Scenario, fake: tuple[int, str], bare: tuple[int, str], duration: float, connections: int,
+            rounds: int = 1) -> dict:
+    """FakeAI then the bare app, ``rounds`` times in turn: figures are the medians, ``ratios`` each round's.
+    The machine's speed drifts over minutes, so a ratio from runs next to each other is the honest one."""
     (fake_pid, fake_url), (bare_pid, bare_url) = fake, bare
     fake_path, fake_body = s.fakeai_path, (list(s.distinct) if s.distinct else s.body)
     base_path, base_body = s.baseline_path, s.baseline_body
     wrk(fake_url, fake_path, fake_body, 1, connections)  # warm-up
     wrk(bare_url, base_path, base_body, 1, connections)
-    fake_rps, fake_cpu = measured(fake_pid, fake_url, fake_path, fake_body, duration, connections)
-    bare_rps, bare_cpu = measured(bare_pid, bare_url, base_path, base_body, duration, connections)
+    pairs = []
+    for _ in range(rounds):
+        fake_rps, fake_cpu = measured(fake_pid, fake_url, fake_path, fake_body, duration, connections)
+        bare_rps, bare_cpu = measured(bare_pid, bare_url, base_path, base_body, duration, connections)
+        pairs.append((fake_rps, bare_rps, fake_cpu, bare_cpu))
+    fake_rps, bare_rps, fake_cpu, bare_cpu = (statistics.median(column) for column in zip(*pairs))
     result = {"scenario": s.name, "fakeai_rps": fake_rps, "baseline_rps": bare_rps, "floor": s.floor,
-              "fakeai_cpu_us": fake_cpu, "baseline_cpu_us": bare_cpu, "cpu_ratio": bare_cpu / fake_cpu}
+              "fakeai_cpu_us": fake_cpu, "baseline_cpu_us": bare_cpu,
+              "cpu_ratio": statistics.median(b / f for _, _, f, b in pairs)}
     if s.stream:
         fake_events = events_per_response(fake_url, fake_path, fake_body)
         bare_events = events_per_response(bare_url, base_path, base_body)
         result.update(fakeai_chunks_per_s=fake_rps * fake_events, baseline_chunks_per_s=bare_rps * bare_events,
                       fakeai_events=fake_events, baseline_events=bare_events)
-        result["ratio"] = result["fakeai_chunks_per_s"] / result["baseline_chunks_per_s"]
-        result["cpu_ratio"] = (bare_cpu / bare_events) / (fake_cpu / fake_events)  # per chunk
+        per_chunk = fake_events / bare_events
+        result["ratios"] = [round(f / b * per_chunk, 3) for f, b, _, _ in pairs]
+        result["cpu_ratio"] *= per_chunk  # per chunk
     else:
-        result["ratio"] = fake_rps / bare_rps
+        result["ratios"] = [round(f / b, 3) for f, b, _, _ in pairs]
+    result["ratio"] = statistics.median(result["ratios"])
     result["pass"] = result["ratio"] >= s.floor
     return result
 
@@ -195,6 +206,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk run")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="FakeAI and the bare app measured in turn this many times; the medians are reported")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--workers", type=int, default=1, help="FakeAI's --workers (the bare app keeps one)")
     parser.add_argument("--serve-args", default="", help="extra 'fakeai serve' flags for the FakeAI side (one string)")
@@ -213,12 +226,12 @@ def main() -> int:
             for scenario in wanted:
                 assert fake.proc is not None
                 results.append(measure(scenario, (fake.proc.pid, fake.root_url), (bare.pid, bare_url), args.duration,
-                                       args.connections))
+                                       args.connections, args.rounds))
                 r = results[-1]
                 extra = (f"  chunks/s {r['fakeai_chunks_per_s']:.0f} vs {r['baseline_chunks_per_s']:.0f}"
                          if "fakeai_chunks_per_s" in r else "")
                 print(f"{r['scenario']:<12} fakeai {r['fakeai_rps']:8.0f} req/s  baseline {r['baseline_rps']:8.0f}"
-                      f" req/s{extra}  ratio {r['ratio']:.2f} (floor {r['floor']}) {'PASS' if r['pass'] else 'FAIL'}"
+                      f" req/s{extra}  ratio {r['ratio']:.2f}{' ' + str(r['ratios']) if len(r['ratios']) > 1 else ''} (floor {r['floor']}) {'PASS' if r['pass'] else 'FAIL'}"
                       f"  cpu/req {r['fakeai_cpu_us']:.0f} vs {r['baseline_cpu_us']:.0f} us (ratio {r['cpu_ratio']:.2f})",
                       flush=True)
         finally:
