@@ -106,7 +106,7 @@ def test_list_fits_80_columns_shortening_only_endpoint_and_model(tmp_path):
     assert long_model not in chat and "llama-3.3" in chat  # shortened: the org goes first, then an ellipsis
     assert "GET /files/" in next(line for line in lines if line.startswith("bbbbbbbb "))
     # A pipe without COLUMNS shortens nothing (scripts get whole values); --wide has every column.
-    piped = CliRunner().invoke(cassettes, ["list", "--db", db], catch_exceptions=False)
+    piped = CliRunner().invoke(cassettes, ["list", "--db", db], env={"COLUMNS": None}, catch_exceptions=False)
     assert long_model in piped.output
     wide = CliRunner().invoke(cassettes, ["list", "--db", db, "--wide"], env={"COLUMNS": "80"}, catch_exceptions=False)
     for column in ("method", "stream", "hits", "last_used_at"):
