@@ -125,6 +125,7 @@ def _prepare_database(settings: Settings, run_dir: RunDir) -> Settings:
         upgrade_database(settings.db_url)
         if settings.mode is Mode.REPLAY:
             _rewind_episodes(settings.db_url)  # once for all the workers, before they start
+        run_dir.mark_database_ready(settings.db_url)
     except Exception as exc:  # noqa: BLE001 - a person gets the reason, not a traceback
         raise CLIError(f"cannot prepare database {masked_url(settings.db)!r}: {_masked(exc, settings.db)}") from None
     if settings.cassettes:

@@ -18,6 +18,7 @@ from pathlib import Path
 __all__ = ["RunDir"]
 
 SHM = "/dev/shm"
+_DATABASE_READY = "database-ready"  # holds the URL whose schema ``fakeai serve`` brought to head
 SHM_MIN_FREE = 1 << 30  # a container's default /dev/shm (64 MiB) is too small: use the temp dir then
 
 
@@ -64,6 +65,18 @@ class RunDir:
                 else:
                     child.unlink(missing_ok=True)
         return run_dir
+
+    def mark_database_ready(self, url: str) -> None:
+        """Said by ``fakeai serve`` once it has brought ``url``'s schema to head, before any worker starts."""
+        (self.path / _DATABASE_READY).write_text(url)
+
+    def database_ready(self, url: str) -> bool:
+        """Whether the process that started this server's workers already prepared ``url``: a worker then
+        needs nothing from the database to start (see ``Runtime.start``)."""
+        try:
+            return (self.path / _DATABASE_READY).read_text() == url
+        except OSError:
+            return False
 
     def sub(self, name: str) -> Path:
         """A subdirectory for one kind of shared state, created on first use."""

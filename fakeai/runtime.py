@@ -41,8 +41,13 @@ class Runtime:
         self.edge = Edge(settings, self.dispatcher, self.metrics, self.run_dir, self.db)  # rate limits, injected faults
 
     async def start(self) -> None:
-        # Upgrading is idempotent; with several workers the CLI already did it before forking.
-        await asyncio.to_thread(upgrade_database, self.settings.db_url)
+        # Under `fakeai serve` the schema was brought to head before any worker started, so a worker
+        # needs nothing from the database to start. It used to upgrade again (idempotent, but a
+        # connection): a worker started or restarted by uvicorn while the database was down then failed
+        # its startup, and uvicorn stops the whole server when a worker fails to start. It now starts
+        # and answers 503 on the routes that need the store until the database is back.
+        if not self.run_dir.database_ready(self.settings.db_url):
+            await asyncio.to_thread(upgrade_database, self.settings.db_url)
         await self.dispatcher.start()
         if self.run_dir.owned:  # an app of its own (not a worker of `fakeai serve`, which rewinds once)
             await self.dispatcher.rewind()

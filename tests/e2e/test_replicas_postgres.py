@@ -10,8 +10,11 @@ cluster (initdb on a free port) so the shared server is never stopped under othe
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -244,5 +247,53 @@ def test_a_database_restart_gives_503s_then_recovers(upstream) -> None:  # noqa:
                 assert cassette.events[-1][1] == b"data: [DONE]\n\n"
             else:
                 assert cassette.body and cassette.body.startswith(b"{")
+    finally:
+        cluster.destroy()
+
+
+def _workers(server: ServerProcess) -> list[int]:
+    """The pids of a ``--workers N`` server's worker processes (uvicorn spawns them with multiprocessing)."""
+    assert server.proc is not None
+    pids = []
+    try:
+        for task in Path(f"/proc/{server.proc.pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.append(int(pid))
+    except OSError:  # the server (or a worker) is gone
+        pass
+    return pids
+
+
+def test_a_worker_restarted_while_the_database_is_down_starts_and_the_server_stays_up() -> None:
+    """uvicorn stops the whole server when a worker fails to start. A worker used to migrate the schema
+    again as it started (the CLI had already done so), so one restarted during an outage took the server
+    down; now it starts, answers 503 where the store is needed, and recovers with the database."""
+    cluster = PrivateCluster().create()
+    try:
+        server = ServerProcess("--workers", "2", db=cluster.url, startup_timeout=STARTUP).start()
+        try:
+            assert len(eventually(lambda: _workers(server), lambda pids: len(pids) == 2, timeout=30)) == 2
+            with httpx.Client(headers=AUTH, timeout=30) as client:
+                assert client.get(server.base_url + "/files").status_code == 200
+                cluster.stop()
+                victim = _workers(server)[0]
+                os.kill(victim, signal.SIGKILL)
+                # uvicorn notices within half a second and starts another worker, which must come up.
+                after = eventually(lambda: _workers(server), lambda p: victim not in p and len(p) == 2, timeout=30)
+                assert victim not in after and len(after) == 2, server.log()
+                time.sleep(3)  # the new worker's startup, with the database still down
+                assert server.proc is not None and server.proc.poll() is None, server.log()
+                assert "failed to start" not in server.log(), server.log()
+                for _ in range(8):  # both workers answer: what needs no store, and a 503 for what does
+                    assert client.post(server.base_url + "/chat/completions", json=chat("still up")).status_code == 200
+                    files = client.get(server.base_url + "/files")
+                    assert files.status_code == 503 and files.json()["error"]["code"] == "database_unavailable"
+                cluster.start()
+                back = eventually(lambda: [client.get(server.base_url + "/files").status_code for _ in range(6)],
+                                  lambda codes: codes == [200] * 6, timeout=30)
+                assert back == [200] * 6, server.log()
+        finally:
+            server.stop()
     finally:
         cluster.destroy()
