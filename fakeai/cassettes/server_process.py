@@ -24,6 +24,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _PortTaken(Exception):
+    """Another process listened on the chosen port before this server could."""
+
+
 class ServerProcess:
     """``fakeai serve`` in a subprocess; ``with ServerProcess(...) as server:`` waits until it is ready."""
 
@@ -37,6 +41,7 @@ class ServerProcess:
         startup_timeout: float = 30.0,
         cwd: str | None = None,
     ) -> None:
+        self._chosen_port = port is None  # ours to change if another process takes it first
         self.port = port or free_port()
         self.db = db
         self.args: Sequence[str] = args
@@ -48,8 +53,8 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         # Beside an SQLite file; for a database URL, in the temporary directory.
         log_dir = tempfile.gettempdir() if "://" in db else os.path.dirname(os.path.abspath(db))
-        name = "fakeai-server" if "://" in db else os.path.basename(db)
-        self.log_path = os.path.join(log_dir, f"{name}.{self.port}.log")
+        self._log_name = os.path.join(log_dir, "fakeai-server" if "://" in db else os.path.basename(db))
+        self.log_path = f"{self._log_name}.{self.port}.log"
 
     @property
     def root_url(self) -> str:
@@ -74,21 +79,64 @@ class ServerProcess:
         return openai.AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, **kwargs)
 
     def start(self) -> ServerProcess:
+        for attempt in range(3):
+            try:
+                return self._start()
+            except _PortTaken:
+                if not self._chosen_port or attempt == 2:
+                    raise RuntimeError(f"fakeai could not listen on port {self.port}:\n{self.log()}") from None
+                self.port = free_port()
+                self.log_path = f"{self._log_name}.{self.port}.log"
+        raise AssertionError("unreachable")
+
+    def _start(self) -> ServerProcess:
         cmd = [sys.executable, "-m", "fakeai", "serve", "--port", str(self.port), "--db", self.db, *self.args]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self._log.close()
+                if "cannot listen on" in self.log() or "address already in use" in self.log().lower():
+                    raise _PortTaken
                 raise RuntimeError(f"fakeai exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.root_url + "/health", timeout=1).status_code == 200:
+                if httpx.get(self.root_url + "/health", timeout=1).status_code == 200 and self._listening():
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"fakeai did not become ready in {self.startup_timeout}s:\n{self.log()}")
+
+    def _listening(self) -> bool:
+        """Whether the socket listening on our port is this server's. ``free_port`` closes the port it
+        found, so another process (a parallel test worker starting its own server) can take it first:
+        its ``/health`` answers, ours never binds, and the caller would talk to the wrong server. Checked
+        through /proc (the listening socket's inode among our process's descriptors); True where there
+        is no /proc."""
+        inodes = set()
+        try:
+            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+                with open(table) as fh:
+                    for line in fh.readlines()[1:]:
+                        fields = line.split()
+                        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == self.port:  # LISTEN
+                            inodes.add(f"socket:[{fields[9]}]")
+        except OSError:
+            return True
+        assert self.proc is not None
+        try:
+            fds = os.listdir(f"/proc/{self.proc.pid}/fd")
+        except OSError:
+            return True
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{self.proc.pid}/fd/{fd}") in inodes:
+                    return True
+            except OSError:
+                continue
+        return False
 
     def log(self) -> str:
         try:
