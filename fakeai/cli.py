@@ -209,7 +209,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(db_path: str | None, revision: str) -> None:
     """Create or upgrade the database schema (Alembic)."""
-    from fakeai.store.engine import current_revision, upgrade_database
+    from fakeai.store import upgrade_database
+    from fakeai.store.engine import current_revision
 
     settings = load_settings({"db": db_path})
     try:

@@ -97,9 +97,10 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self._log.close()
-                if "cannot listen on" in self.log() or "address already in use" in self.log().lower():
+                log = self.log()
+                if "cannot listen on" in log or "address already in use" in log.lower():
                     raise _PortTaken
-                raise RuntimeError(f"fakeai exited with {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(f"fakeai exited with {self.proc.returncode}:\n{log}")
             try:
                 if httpx.get(self.root_url + "/health", timeout=1).status_code == 200 and self._listening():
                     return self

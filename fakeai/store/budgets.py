@@ -16,7 +16,8 @@ from typing import TypeVar
 from sqlalchemy import BigInteger, Column, Float, Table, literal_column, select, update
 from sqlalchemy.engine import Connection
 
-from fakeai.store.engine import Database, upsert
+from fakeai.store.database import Database
+from fakeai.store.engine import upsert
 from fakeai.store.tables import metadata
 
 __all__ = ["DEPLOYMENT", "Levels", "charge", "next_sequence", "rate_budgets"]

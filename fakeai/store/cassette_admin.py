@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from fakeai.store.cassettes_table import cassettes
 from fakeai.settings import masked_url
-from fakeai.store.engine import sync_engine, upgrade_database
+from fakeai.store.engine import sync_engine
+from fakeai.store.upgrade import upgrade_database
 
 __all__ = [
     "AdminError",

@@ -27,10 +27,11 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fakeai.store.cassettes_table import cassettes, episode_cursors
-from fakeai.store.engine import RECORD_LOCKS, _sqlite_pragmas, is_unavailable, key_lock, upsert
+from fakeai.store.engine import RECORD_LOCKS, _sqlite_pragmas, key_lock, upsert
+from fakeai.store.faults import is_unavailable
 
 if TYPE_CHECKING:
-    from fakeai.store.engine import Database
+    from fakeai.store.database import Database
 
 __all__ = [
     "Cassette",

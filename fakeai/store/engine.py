@@ -23,23 +23,16 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-# What moved to modules a synthetic server's start can import without SQLAlchemy, re-exported here.
-from fakeai.store.database import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE, Database
-from fakeai.store.faults import is_unavailable
-from fakeai.store.upgrade import BUSY_TIMEOUT_MS, SCHEMA_HEAD, upgrade_database
+from fakeai.store.database import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
+from fakeai.store.upgrade import BUSY_TIMEOUT_MS, SCHEMA_HEAD
 from fakeai.store.urls import ensure_parent_dir, is_postgres
 
 __all__ = [
-    "SCHEMA_HEAD",
-    "Database",
     "alembic_config",
     "current_revision",
-    "is_postgres",
-    "is_unavailable",
     "key_lock",
     "sync_engine",
     "sync_url",
-    "upgrade_database",
     "upgrade_postgres",
     "upsert",
 ]

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 
-from fakeai.store.engine import Database
+from fakeai.store.database import Database
 from fakeai.store.tables import metadata
 
 __all__ = ["FileRow", "delete_file", "file_bytes", "files", "get_file", "insert_file", "list_files", "read_content"]

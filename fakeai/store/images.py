@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Index, Integer, LargeBinary, String, Table, Text, delete, insert, select
 
-from fakeai.store.engine import Database
+from fakeai.store.database import Database
 from fakeai.store.tables import metadata
 
 __all__ = ["StoredImage", "delete_image", "images", "load_image", "save_images"]

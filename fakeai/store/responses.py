@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Integer, LargeBinary, String, Table, Text, delete, insert, select, update
 
-from fakeai.store.engine import Database
+from fakeai.store.database import Database
 from fakeai.store.tables import metadata
 
 __all__ = [

@@ -3,7 +3,8 @@ import threading
 
 from alembic.script import ScriptDirectory
 
-from fakeai.store.engine import SCHEMA_HEAD, alembic_config, current_revision, upgrade_database
+from fakeai.store.engine import alembic_config, current_revision
+from fakeai.store.upgrade import SCHEMA_HEAD, upgrade_database
 
 
 def test_schema_head_constant_matches_alembic(tmp_path):
@@ -83,7 +84,7 @@ def test_an_unreachable_database_is_recognised_as_unavailable():
     from fakeai.cassettes.server_process import free_port
     from fakeai.store import Database
     from fakeai.store import cassettes as store
-    from fakeai.store.engine import is_unavailable
+    from fakeai.store.faults import is_unavailable
 
     async def run() -> BaseException:
         db = Database(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing")

@@ -24,18 +24,12 @@ from fakeai.modes.synthetic.context import SyntheticContext
 from fakeai.schemas import encode_json
 from fakeai.schemas.files import (
     FILE_LIST_LIMIT_MAX as LIST_LIMIT_MAX,
-)
-from fakeai.schemas.files import (
     FILE_PURPOSES,
+    FILE_TTL_MAX as MAX_TTL,
+    FILE_TTL_MIN as MIN_TTL,
     FileDeleted,
     FileList,
     FileObject,
-)
-from fakeai.schemas.files import (
-    FILE_TTL_MAX as MAX_TTL,
-)
-from fakeai.schemas.files import (
-    FILE_TTL_MIN as MIN_TTL,
 )
 
 if TYPE_CHECKING:
