@@ -126,13 +126,13 @@ def test_base64_round_trip_is_little_endian_float32():
     import msgspec
 
     vectors = embed_texts(MODEL, ["one", "two"])
-    body = msgspec.json.decode(_encode(MODEL, ["one", "two"], None, True, 2), type=EmbeddingList)
+    body = msgspec.json.decode(_encode(MODEL, vectors, True, 2), type=EmbeddingList)
     assert body.usage.prompt_tokens == body.usage.total_tokens == 2 and body.model == MODEL
     for i, item in enumerate(body.data):
         assert item.index == i and item.object == "embedding"
         decoded = np.frombuffer(base64.b64decode(item.embedding), dtype="<f4")
         assert np.array_equal(decoded, vectors[i])
-    floats = msgspec.json.decode(_encode(MODEL, ["one", "two"], None, False, 2), type=EmbeddingList).data
+    floats = msgspec.json.decode(_encode(MODEL, vectors, False, 2), type=EmbeddingList).data
     np.testing.assert_allclose(floats[1].embedding, vectors[1], atol=1e-8)
 
 
@@ -194,7 +194,7 @@ def test_base64_rows_whatever_their_byte_count():
 
     for dims in (100, 96, 1):  # 400 bytes (not a multiple of 3), 384 bytes (one is), 4 bytes
         vectors = embed_texts(MODEL, ["one", "two", "three"], dims)
-        body = msgspec.json.decode(_encode(MODEL, ["one", "two", "three"], dims, True, 3), type=EmbeddingList)
+        body = msgspec.json.decode(_encode(MODEL, vectors, True, 3), type=EmbeddingList)
         for i, item in enumerate(body.data):
             assert np.array_equal(np.frombuffer(base64.b64decode(item.embedding), dtype="<f4"), vectors[i])
 
