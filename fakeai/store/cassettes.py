@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from fakeai.store.cassettes_table import cassettes, episode_cursors
 from fakeai.store.engine import RECORD_LOCKS, _sqlite_pragmas, key_lock, upsert
 from fakeai.store.faults import is_unavailable
+from fakeai.store.group_commit import GroupCommit
 
 if TYPE_CHECKING:
     from fakeai.store.database import Database
@@ -174,27 +177,41 @@ _VALUE_COLUMNS = (
     "key", "method", "path", "request", "model", "upstream", "status", "headers", "stream", "body", "events",
     "size", "duration_ms", "recorded_at", "last_used_at", "hits",
 )  # fmt: skip
-_INSERT_NEXT_EPISODE = (
-    sql_insert(cassettes)
-    .from_select(
-        [*_VALUE_COLUMNS, "episode"],
-        select(
-            *[bindparam(name, type_=cassettes.c[name].type).label(name) for name in _VALUE_COLUMNS],
-            func.coalesce(func.max(cassettes.c.episode) + 1, 0).label("episode"),
-        ).where(cassettes.c.key == bindparam("key")),
-    )
-    .returning(cassettes.c.episode)
+_NEXT_EPISODE = select(
+    *[bindparam(name, type_=cassettes.c[name].type).label(name) for name in _VALUE_COLUMNS],
+    func.coalesce(func.max(cassettes.c.episode) + 1, 0).label("episode"),
+).where(cassettes.c.key == bindparam("key"))
+_INSERT_NEXT_EPISODE = sql_insert(cassettes).from_select([*_VALUE_COLUMNS, "episode"], _NEXT_EPISODE).returning(
+    cassettes.c.episode
 )
+# The same without RETURNING, for many cassettes in one executemany (``_insert_many``).
+_INSERT_NEXT_EPISODES = sql_insert(cassettes).from_select([*_VALUE_COLUMNS, "episode"], _NEXT_EPISODE)
 
 
 async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
     """Store a whole cassette as the next episode of its key; returns the episode number.
 
-    One statement in one short transaction: the episode is computed inside the INSERT. Writers of
-    one key are serialised (SQLite: one writer per file; PostgreSQL: an advisory lock on the key
-    taken first in the transaction, so the INSERT's snapshot sees the previous writer's committed
-    row), so racing recordings — in tasks, workers or replicas — become consecutive episodes in the
-    order they reach the database, never a unique-key error. The retry is a last resort."""
+    One statement per cassette: the episode is computed inside the INSERT. Writers of one key are
+    serialised (SQLite: one writer per file; PostgreSQL: an advisory lock on the key taken first in
+    the transaction, so the INSERT's snapshot sees the previous writer's committed row), so racing
+    recordings — in tasks, workers or replicas — become consecutive episodes in the order they reach
+    the database, never a unique-key error. Cassettes submitted while a write is in flight share the
+    next transaction (``group_commit``); each is still whole or absent. The retry is a last resort."""
+    writes = _WRITES.get(db.url)
+    if writes is None:
+        writes = _WRITES[db.url] = GroupCommit(
+            lambda items: _insert_many(db, items),
+            lambda item: _insert_one(db, item, attempts),
+            lambda exc: isinstance(exc, (IntegrityError, OperationalError)) and not is_unavailable(exc),
+        )
+    cassette.episode = await writes.submit(cassette)
+    return cassette.episode
+
+
+_WRITES: dict[str, GroupCommit[Cassette, int]] = {}  # database URL -> its cassette writes (per worker)
+
+
+async def _insert_one(db: Database, cassette: Cassette, attempts: int) -> int:
     values = _row_values(cassette, _now())
 
     def write(conn: Connection) -> int:
@@ -203,13 +220,39 @@ async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
 
     for attempt in range(attempts):
         try:
-            episode = await _in_transaction(db, write)
-            cassette.episode = episode
-            return episode
+            return await _in_transaction(db, write)
         except (IntegrityError, OperationalError) as exc:
             if attempt == attempts - 1 or is_unavailable(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+async def _insert_many(db: Database, batch: list[Cassette]) -> list[int]:
+    now = _now()
+    rows = [_row_values(cassette, now) for cassette in batch]
+    # Keys locked in one order by every writer (PostgreSQL's advisory locks), so two batches sharing
+    # keys wait for each other instead of deadlocking.
+    order = sorted(range(len(batch)), key=lambda i: zlib.crc32(batch[i].key.encode()))  # key_lock's slot
+
+    def write(conn: Connection) -> list[int]:
+        for i in order:
+            key_lock(conn, RECORD_LOCKS, batch[i].key)
+        # One executemany (per-row statements cost ~100 us each in SQLAlchemy), then each key's
+        # highest episode, read in the same transaction while its writes hold the keys' locks: the
+        # n-th of a key's m cassettes here (in order of insertion) got highest - (m - 1 - n).
+        conn.execute(_INSERT_NEXT_EPISODES, [rows[i] for i in order])
+        keys = {cassette.key for cassette in batch}
+        highest = dict(conn.execute(select(cassettes.c.key, func.max(cassettes.c.episode))
+                                    .where(cassettes.c.key.in_(keys)).group_by(cassettes.c.key)).all())
+        total, numbered = Counter(cassette.key for cassette in batch), Counter()
+        episodes = [0] * len(batch)
+        for i in order:
+            key = batch[i].key
+            episodes[i] = highest[key] - (total[key] - 1 - numbered[key])
+            numbered[key] += 1
+        return episodes
+
+    return await _in_transaction(db, write)
 
 
 async def bulk_insert(db: Database, items: Iterable[Cassette], *, batch: int = 5000) -> int:
@@ -450,6 +493,7 @@ async def _in_transaction(db: Database, work: Callable[[Connection], T]) -> T:
 
 def close(db: Database) -> None:
     """Release the synchronous engine the hot path opened for ``db`` (at shutdown)."""
+    _WRITES.pop(db.url, None)
     engine = _SYNC_ENGINES.pop(db.url, None)
     if engine is not None:
         engine.dispose()
