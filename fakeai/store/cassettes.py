@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -227,6 +228,19 @@ async def _insert_one(db: Database, cassette: Cassette, attempts: int) -> int:
     raise AssertionError("unreachable")
 
 
+@functools.cache
+def _sqlite_insert(dialect: Any) -> tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None], dict[str, Any]]:
+    """``_INSERT_NEXT_EPISODES`` compiled once for SQLite, with its parameters' names in order and
+    their types' own bind processors (dates as SQLAlchemy stores them) and the statement's constants
+    (the ``+ 1`` and ``0`` of the next episode): executemany of plain tuples
+    costs a third of what SQLAlchemy's per-row parameter handling does."""
+    compiled = _INSERT_NEXT_EPISODES.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    processors = [compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    constants = {name: value for name, value in compiled.params.items() if name not in _VALUE_COLUMNS}
+    return str(compiled), names, processors, constants
+
+
 async def _insert_many(db: Database, batch: list[Cassette]) -> list[int]:
     now = _now()
     rows = [_row_values(cassette, now) for cassette in batch]
@@ -240,7 +254,13 @@ async def _insert_many(db: Database, batch: list[Cassette]) -> list[int]:
         # One executemany (per-row statements cost ~100 us each in SQLAlchemy), then each key's
         # highest episode, read in the same transaction while its writes hold the keys' locks: the
         # n-th of a key's m cassettes here (in order of insertion) got highest - (m - 1 - n).
-        conn.execute(_INSERT_NEXT_EPISODES, [rows[i] for i in order])
+        if conn.dialect.name == "sqlite":
+            sql, names, processors, constants = _sqlite_insert(conn.dialect)
+            values = [{**constants, **rows[i]} for i in order]
+            conn.exec_driver_sql(sql, [tuple(process(row[name]) if process else row[name]
+                                             for name, process in zip(names, processors)) for row in values])
+        else:
+            conn.execute(_INSERT_NEXT_EPISODES, [rows[i] for i in order])
         keys = {cassette.key for cassette in batch}
         highest = dict(conn.execute(select(cassettes.c.key, func.max(cassettes.c.episode))
                                     .where(cassettes.c.key.in_(keys)).group_by(cassettes.c.key)).all())

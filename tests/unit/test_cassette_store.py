@@ -54,6 +54,31 @@ def test_concurrent_inserts_of_one_key_get_distinct_episodes(db) -> None:  # noq
     asyncio.run(run())
 
 
+def test_inserts_sharing_a_transaction_keep_their_order_their_bytes_and_their_failures_apart(db) -> None:  # noqa: ANN001
+    from sqlalchemy.exc import IntegrityError
+
+    async def run() -> None:
+        # Submitted together: the first write runs alone, the rest share the next transaction(s).
+        same = [make(body=b"body %d" % i, duration_ms=i + 0.5) for i in range(12)]
+        others = [make(key=f"{i:064x}", body=None, stream=True, events=[(1.0 * i, b"data: %d\n\n" % i)]) for i in range(12)]
+        mixed = [c for pair in zip(same, others) for c in pair]
+        episodes = await asyncio.gather(*[store.insert(db, c) for c in mixed])
+        assert episodes == [n for i in range(12) for n in (i, 0)]  # one key's episodes in submission order
+        stored = await store.lookup_episodes(db, "a" * 64)
+        assert [(c.body, c.duration_ms) for c in stored] == [(b"body %d" % i, i + 0.5) for i in range(12)]
+        assert stored[0].recorded_at is not None and stored[0].recorded_at.year >= 2026
+        assert (await store.lookup(db, f"{7:064x}", 0)).events == [(7.0, b"data: 7\n\n")]
+        # One cassette the database refuses (no method) fails alone; the others of its batch are stored.
+        batch = [make(key=f"{100 + i:064x}") for i in range(6)]
+        batch[3] = make(key=f"{103:064x}", method=None)
+        results = await asyncio.gather(*[store.insert(db, c) for c in batch], return_exceptions=True)
+        assert isinstance(results[3], IntegrityError)
+        assert [r for i, r in enumerate(results) if i != 3] == [0] * 5
+        assert await store.lookup(db, f"{103:064x}", 0) is None and await store.lookup(db, f"{104:064x}", 0)
+
+    asyncio.run(run())
+
+
 def test_touch_list_find_recent_and_delete(db) -> None:  # noqa: ANN001
     async def run() -> None:
         await store.insert(db, make(model="m1"))
