@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ from fakeai.store.cassettes_table import cassettes, episode_cursors
 from fakeai.store.engine import RECORD_LOCKS, _sqlite_pragmas, key_lock, upsert
 from fakeai.store.faults import is_unavailable
 from fakeai.store.group_commit import GroupCommit
+from fakeai.store.sqlite_writer import LoopWriter
 
 if TYPE_CHECKING:
     from fakeai.store.database import Database
@@ -213,6 +215,9 @@ _WRITES: dict[str, GroupCommit[Cassette, int]] = {}  # database URL -> its casse
 
 
 async def _insert_one(db: Database, cassette: Cassette, attempts: int) -> int:
+    on_loop = _on_loop(db, [cassette])
+    if on_loop is not None:
+        return on_loop[0]
     values = _row_values(cassette, _now())
 
     def write(conn: Connection) -> int:
@@ -228,51 +233,82 @@ async def _insert_one(db: Database, cassette: Cassette, attempts: int) -> int:
     raise AssertionError("unreachable")
 
 
-@functools.cache
-def _sqlite_insert(dialect: Any) -> tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None], dict[str, Any]]:
-    """``_INSERT_NEXT_EPISODES`` compiled once for SQLite, with its parameters' names in order and
-    their types' own bind processors (dates as SQLAlchemy stores them) and the statement's constants
-    (the ``+ 1`` and ``0`` of the next episode): executemany of plain tuples
-    costs a third of what SQLAlchemy's per-row parameter handling does."""
-    compiled = _INSERT_NEXT_EPISODES.compile(dialect=dialect)
-    names = tuple(compiled.positiontup or ())
-    processors = [compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    constants = {name: value for name, value in compiled.params.items() if name not in _VALUE_COLUMNS}
-    return str(compiled), names, processors, constants
-
-
 async def _insert_many(db: Database, batch: list[Cassette]) -> list[int]:
-    now = _now()
-    rows = [_row_values(cassette, now) for cassette in batch]
-    # Keys locked in one order by every writer (PostgreSQL's advisory locks), so two batches sharing
-    # keys wait for each other instead of deadlocking.
-    order = sorted(range(len(batch)), key=lambda i: zlib.crc32(batch[i].key.encode()))  # key_lock's slot
+    on_loop = _on_loop(db, batch)
+    if on_loop is not None:
+        return on_loop
+    rows, order = _rows_in_lock_order(batch)
 
     def write(conn: Connection) -> list[int]:
         for i in order:
             key_lock(conn, RECORD_LOCKS, batch[i].key)
         # One executemany (per-row statements cost ~100 us each in SQLAlchemy), then each key's
-        # highest episode, read in the same transaction while its writes hold the keys' locks: the
-        # n-th of a key's m cassettes here (in order of insertion) got highest - (m - 1 - n).
-        if conn.dialect.name == "sqlite":
-            sql, names, processors, constants = _sqlite_insert(conn.dialect)
-            values = [{**constants, **rows[i]} for i in order]
-            conn.exec_driver_sql(sql, [tuple(process(row[name]) if process else row[name]
-                                             for name, process in zip(names, processors)) for row in values])
-        else:
-            conn.execute(_INSERT_NEXT_EPISODES, [rows[i] for i in order])
+        # highest episode, read in the same transaction while its writes hold the keys' locks.
+        conn.execute(_INSERT_NEXT_EPISODES, [rows[i] for i in order])
         keys = {cassette.key for cassette in batch}
         highest = dict(conn.execute(select(cassettes.c.key, func.max(cassettes.c.episode))
                                     .where(cassettes.c.key.in_(keys)).group_by(cassettes.c.key)).all())
-        total, numbered = Counter(cassette.key for cassette in batch), Counter()
-        episodes = [0] * len(batch)
-        for i in order:
-            key = batch[i].key
-            episodes[i] = highest[key] - (total[key] - 1 - numbered[key])
-            numbered[key] += 1
-        return episodes
+        return _episodes(batch, order, highest)
 
     return await _in_transaction(db, write)
+
+
+def _rows_in_lock_order(batch: list[Cassette]) -> tuple[list[dict[str, Any]], list[int]]:
+    now = _now()
+    # Keys locked in one order by every writer (PostgreSQL's advisory locks), so two batches sharing
+    # keys wait for each other instead of deadlocking. Stable: one key's cassettes keep their order.
+    order = sorted(range(len(batch)), key=lambda i: zlib.crc32(batch[i].key.encode()))  # key_lock's slot
+    return [_row_values(cassette, now) for cassette in batch], order
+
+
+def _episodes(batch: list[Cassette], order: list[int], highest: dict[str, int]) -> list[int]:
+    """Each cassette's episode, from its key's highest after the batch: the n-th of a key's m cassettes
+    (in order of insertion) got highest - (m - 1 - n)."""
+    total, numbered = Counter(cassette.key for cassette in batch), Counter()
+    episodes = [0] * len(batch)
+    for i in order:
+        key = batch[i].key
+        episodes[i] = highest[key] - (total[key] - 1 - numbered[key])
+        numbered[key] += 1
+    return episodes
+
+
+def _on_loop(db: Database, batch: list[Cassette]) -> list[int] | None:
+    """SQLite: the batch written on the loop's thread (``sqlite_writer``), or None to use the thread."""
+    engine = _sync_engine(db)
+    if engine is None:
+        return None
+    writer = _LOOP_WRITERS.get(db.url)
+    if writer is None:
+        writer = _LOOP_WRITERS[db.url] = LoopWriter(engine.url.database)
+    sql, names, processors, constants = _sqlite_insert(engine.dialect)
+    rows, order = _rows_in_lock_order(batch)
+    values = [{**constants, **rows[i]} for i in order]
+    params = [tuple(process(row[name]) if process else row[name] for name, process in zip(names, processors))
+              for row in values]
+    keys = list({cassette.key for cassette in batch})
+    highest_sql = f"SELECT key, max(episode) FROM cassettes WHERE key IN ({','.join('?' * len(keys))}) GROUP BY key"
+
+    def write(conn: sqlite3.Connection) -> list[int]:
+        conn.executemany(sql, params)
+        return _episodes(batch, order, dict(conn.execute(highest_sql, keys).fetchall()))
+
+    return writer.run(write)
+
+
+_LOOP_WRITERS: dict[str, LoopWriter] = {}  # database URL -> this worker's writer on its loop
+
+
+@functools.cache
+def _sqlite_insert(dialect: Any) -> tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None], dict[str, Any]]:
+    """``_INSERT_NEXT_EPISODES`` compiled once for SQLite, with its parameters' names in order, their
+    types' own bind processors (dates as SQLAlchemy stores them) and the statement's constants (the
+    ``+ 1`` and ``0`` of the next episode): plain tuples for ``sqlite3``'s executemany."""
+    compiled = _INSERT_NEXT_EPISODES.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    processors = [compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    constants = {name: value for name, value in compiled.params.items() if name not in _VALUE_COLUMNS}
+    return str(compiled), names, processors, constants
 
 
 async def bulk_insert(db: Database, items: Iterable[Cassette], *, batch: int = 5000) -> int:
@@ -514,6 +550,9 @@ async def _in_transaction(db: Database, work: Callable[[Connection], T]) -> T:
 def close(db: Database) -> None:
     """Release the synchronous engine the hot path opened for ``db`` (at shutdown)."""
     _WRITES.pop(db.url, None)
+    writer = _LOOP_WRITERS.pop(db.url, None)
+    if writer is not None:
+        writer.close()
     engine = _SYNC_ENGINES.pop(db.url, None)
     if engine is not None:
         engine.dispose()

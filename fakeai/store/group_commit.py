@@ -30,13 +30,16 @@ class GroupCommit(Generic[Item, Result]):
         write_many: Callable[[list[Item]], Awaitable[list[Result]]],
         write_one: Callable[[Item], Awaitable[Result]],
         alone: Callable[[BaseException], bool],
+        max_batch: int = 500,
     ) -> None:
         """``write_many(items)``: one transaction, a result per item in order. ``write_one(item)``:
         the item alone (with its own retries). ``alone(error)``: a failed batch is worth retrying
-        item by item (a constraint or lock error, not an unavailable database)."""
+        item by item (a constraint or lock error, not an unavailable database). ``max_batch``: items
+        per transaction at most (a transaction's size and its statements' parameters stay bounded)."""
         self._write_many = write_many
         self._write_one = write_one
         self._alone = alone
+        self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._draining: asyncio.Task[None] | None = None
 
@@ -52,7 +55,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _drain(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             items = [item for item, _ in batch]
             try:
                 results = await self._write_many(items) if len(items) > 1 else [await self._write_one(items[0])]
