@@ -202,16 +202,18 @@ async def insert(db: Database, cassette: Cassette, *, attempts: int = 5) -> int:
     next transaction (``group_commit``); each is still whole or absent. The retry is a last resort."""
     writes = _WRITES.get(db.url)
     if writes is None:
+        # Items carry the Database they were submitted with (the newest, should one URL get several).
         writes = _WRITES[db.url] = GroupCommit(
-            lambda items: _insert_many(db, items),
-            lambda item: _insert_one(db, item, attempts),
+            lambda items: _insert_many(items[-1][0], [cassette for _, cassette in items]),
+            lambda item: _insert_one(item[0], item[1], attempts),
             lambda exc: isinstance(exc, (IntegrityError, OperationalError)) and not is_unavailable(exc),
         )
-    cassette.episode = await writes.submit(cassette)
+    cassette.episode = await writes.submit((db, cassette))
     return cassette.episode
 
 
-_WRITES: dict[str, GroupCommit[Cassette, int]] = {}  # database URL -> its cassette writes (per worker)
+# database URL -> its cassette writes in this worker
+_WRITES: dict[str, GroupCommit[tuple[Database, Cassette], int]] = {}
 
 
 async def _insert_one(db: Database, cassette: Cassette, attempts: int) -> int:

@@ -50,25 +50,33 @@ class GroupCommit(Generic[Item, Result]):
         draining = self._draining
         if draining is None or draining.done() or draining.get_loop() is not loop:
             self._draining = loop.create_task(self._drain())
-        # The write goes on if this waiter is cancelled (a client left): it was submitted whole.
-        return await asyncio.shield(future)
+        # A waiter that is cancelled (a client left) cancels only its future: the item is written.
+        return await future
 
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-            items = [item for item, _ in batch]
             try:
-                results = await self._write_many(items) if len(items) > 1 else [await self._write_one(items[0])]
-            except Exception as exc:  # noqa: BLE001 - handed to the waiters
-                if len(items) > 1 and self._alone(exc):
-                    for item, future in batch:  # one after another: concurrent writers would contend again
-                        await self._one(item, future)
-                else:
-                    for _, future in batch:
-                        _settle(future, exc=exc)
-                continue
-            for (_, future), result in zip(batch, results):
-                _settle(future, result)
+                await self._write(batch)
+            finally:  # cancelled (the loop is closing): its waiters learn it rather than wait forever
+                for _, future in batch:
+                    if not future.done():
+                        future.cancel()
+
+    async def _write(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        items = [item for item, _ in batch]
+        try:
+            results = await self._write_many(items) if len(items) > 1 else [await self._write_one(items[0])]
+        except Exception as exc:  # noqa: BLE001 - handed to the waiters
+            if len(items) > 1 and self._alone(exc):
+                for item, future in batch:  # one after another: concurrent writers would contend again
+                    await self._one(item, future)
+            else:
+                for _, future in batch:
+                    _settle(future, exc=exc)
+            return
+        for (_, future), result in zip(batch, results):
+            _settle(future, result)
 
     async def _one(self, item: Item, future: asyncio.Future[Result]) -> None:
         try:
@@ -82,6 +90,5 @@ def _settle(future: asyncio.Future, result: object = None, *, exc: BaseException
         return
     if exc is not None:
         future.set_exception(exc)
-        future.exception()  # a waiter that left (shield) must not leave it "never retrieved"
     else:
         future.set_result(result)

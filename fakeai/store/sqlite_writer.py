@@ -90,4 +90,7 @@ class LoopWriter:
     def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            conn.close()
+            try:
+                conn.close()
+            except sqlite3.ProgrammingError:
+                pass  # another thread's: it goes with its thread
