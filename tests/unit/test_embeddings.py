@@ -144,6 +144,20 @@ def test_byte_lru_is_bounded_by_bytes():
     assert small.get(("m", None, "float", "t0")) is None
 
 
+def test_an_answer_is_kept_when_asked_for_again_within_what_the_cache_could_hold():
+    cache = ByteLRU(budget=100_000)  # holds ~90 answers of 1 KB
+    body = b"x" * 1000
+    for round_ in range(2):  # 50 answers cycled: they fit, and are kept from their second request
+        for i in range(50):
+            cache.offer(("m", None, True, f"t{i}"), body)
+    assert len(cache.items) == 50 and cache.get(("m", None, True, "t7")) == body
+    cycled = ByteLRU(budget=100_000)
+    for round_ in range(3):  # 1,000 answers cycled could never be served from it: none is kept
+        for i in range(1000):
+            cycled.offer(("m", None, True, f"t{i}"), body)
+    assert len(cycled.items) == 0 and len(cycled.seen) <= 200
+
+
 def test_batch_of_2048():
     # Its speed (~0.15 s on one core) is measured by bench/timing.py, not asserted here.
     texts = [f"passage {i} about topic {i % 37} and retrieval with vectors" for i in range(2048)]
@@ -164,7 +178,9 @@ def test_repeated_request_is_answered_from_the_body_cache():
     request = EmbeddingRequest(model=MODEL, input=[[5, 6], [7]], encoding_format="base64", dimensions=32)
     BODIES.clear()
     first = asyncio.run(create_embeddings(ctx, request)).content
-    assert len(BODIES.items) == 1
+    assert len(BODIES.items) == 0  # asked for once: remembered, not kept
+    assert asyncio.run(create_embeddings(ctx, request)).content == first
+    assert len(BODIES.items) == 1  # asked for again: kept
     assert asyncio.run(create_embeddings(ctx, request)).content == first
     with pytest.raises(InvalidRequestError):  # errors are never cached
         asyncio.run(create_embeddings(ctx, EmbeddingRequest(model=MODEL, input="x", dimensions=4096)))

@@ -64,6 +64,7 @@ OFFLOAD_WORK = 2_000_000
 # as long as the batch's requests one after another would (~1 ms).
 BATCH_WORK = 4_000_000
 BODY_CACHE_BYTES = 16 * 1024 * 1024  # per worker
+SEEN_MIN, SEEN_MAX = 64, 65_536  # answers offered once and remembered (by hash), so that a repeat is kept
 
 DEFAULT_DIMENSIONS = 1024
 # Substring of the model id -> native size; first match wins, so longer names come first.
@@ -310,6 +311,8 @@ class ByteLRU:
         self.size = 0
         # key -> (value, its cost): an entry's cost is computed once, not again when it is evicted
         self.items: OrderedDict[tuple, tuple[bytes, int]] = OrderedDict()
+        self.seen: OrderedDict[int, None] = OrderedDict()  # hashes of keys offered once (``offer``)
+        self.typical: float | None = None  # recent offers' cost, averaged
         self.lock = threading.Lock()
 
     def get(self, key: tuple) -> bytes | None:
@@ -333,9 +336,29 @@ class ByteLRU:
             while self.size > self.budget:
                 self.size -= self.items.popitem(last=False)[1][1]
 
+    def offer(self, key: tuple, value: bytes) -> None:
+        """``put`` only if ``key`` was offered recently: among the last offers, twice as many as the
+        map can hold answers of the size offered lately. An answer asked for again only after more
+        distinct answers than the map can hold (a corpus of distinct requests, or one cycled through
+        by a load test) would be evicted before it is asked for again: keeping it only costs the
+        insertion and the eviction, and pushes useful memory out of the CPU's caches."""
+        seen = hash(key)
+        cost = len(value) + 64
+        with self.lock:
+            self.typical = cost if self.typical is None else 0.9 * self.typical + 0.1 * cost
+            if seen not in self.seen:
+                self.seen[seen] = None
+                window = min(SEEN_MAX, max(SEEN_MIN, int(2 * self.budget / self.typical)))
+                while len(self.seen) > window:
+                    self.seen.popitem(last=False)
+                return
+            del self.seen[seen]
+        self.put(key, value)
+
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+            self.seen.clear()
             self.size = 0
 
 
@@ -429,5 +452,5 @@ async def create_embeddings(ctx: SyntheticContext, request: EmbeddingRequest) ->
         else:
             vectors = embed_texts(request.model, items, dims, words)
         content = _encode(request.model, vectors, base64_format, prompt_tokens)
-    BODIES.put(answer_key, content)
+    BODIES.offer(answer_key, content)
     return Body(content=content)
