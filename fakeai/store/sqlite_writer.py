@@ -23,6 +23,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from fakeai.store.engine import _sqlite_pragmas
+
 __all__ = ["CHECKPOINT_COMMITS", "LoopWriter"]
 
 T = TypeVar("T")
@@ -67,11 +69,9 @@ class LoopWriter:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None)  # transactions are explicit
+            _sqlite_pragmas(conn, None)  # the store's own (WAL, synchronous, foreign keys), then ours:
             conn.execute("PRAGMA busy_timeout=0")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA wal_autocheckpoint=0")
-            conn.execute("PRAGMA foreign_keys=ON")
             self._conn = conn
         return self._conn
 

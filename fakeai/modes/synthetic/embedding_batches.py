@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fakeai.modes.synthetic.textpieces import Words
+
 __all__ = ["EmbeddingBatches"]
 
-# A batch's texts' words as ``textpieces.scan`` finds them: keys, weights, words per text.
-Words = tuple[np.ndarray, np.ndarray, list[int]]
 # embed(model, texts, dimensions, words) -> one unit vector per text
 Embed = Callable[[str, list[str], "int | None", Words], np.ndarray]
 

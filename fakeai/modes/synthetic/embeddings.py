@@ -36,7 +36,7 @@ from fakeai.errors import InvalidRequestError
 from fakeai.modes.base import Body
 from fakeai.modes.synthetic.embedding_batches import EmbeddingBatches
 from fakeai.modes.synthetic.context import SyntheticContext
-from fakeai.modes.synthetic.textpieces import STOPWORD_WEIGHT, STOPWORDS, scan, weights_of
+from fakeai.modes.synthetic.textpieces import STOPWORD_WEIGHT, STOPWORDS, Words, scan, weights_of
 from fakeai.modes.synthetic.wordkeys import batch_words, mix
 from fakeai.schemas import encode_json
 from fakeai.schemas.embeddings import EmbeddingRequest
@@ -121,10 +121,6 @@ def model_dimensions(model: str) -> int:
         if fragment in lowered:
             return size
     return DEFAULT_DIMENSIONS
-
-
-# A batch's words as ``textpieces.scan`` finds them: keys, weights, and how many belong to each input.
-Words = tuple[np.ndarray, np.ndarray, list[int]]
 
 
 def _input_keys(

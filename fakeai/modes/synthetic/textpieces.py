@@ -24,8 +24,10 @@ import numpy as np
 from fakeai.modes.synthetic.tokenizer import count_tokens, tokenize
 from fakeai.modes.synthetic.wordkeys import batch_words, word_key, word_keys
 
-__all__ = ["MEMO_BYTES", "STOPWORDS", "STOPWORD_WEIGHT", "scan", "weights_of"]
+__all__ = ["MEMO_BYTES", "STOPWORDS", "STOPWORD_WEIGHT", "Words", "scan", "weights_of"]
 
+# A batch's words as ``scan`` finds them: keys (uint64), weights (float64), and how many belong to each text.
+Words = tuple[np.ndarray, np.ndarray, list[int]]
 STOPWORD_WEIGHT = 0.25  # "the", "of" … weigh less, as they do in trained models
 STOPWORDS = frozenset(
     "a an and are as at be but by for from has have he her his i in is it its of on or our she so that the "
@@ -97,7 +99,7 @@ def _first_tokens(piece: str) -> int:
     return tokens
 
 
-def scan(texts: list[str]) -> tuple[list[int], tuple[np.ndarray, np.ndarray, list[int]] | None]:
+def scan(texts: list[str]) -> tuple[list[int], Words | None]:
     """Each text's token count, and, if every text is ASCII, the batch's words: keys (uint64) and
     weights (float64) of all words in order, and the number of words of each text."""
     batch = "a".join(texts)  # a letter between texts: no "  " across two of them
